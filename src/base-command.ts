@@ -1,0 +1,120 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { IdtoolError, toIdtoolError } from './errors.js'
+import { ExitCode, type ExitCodeValue } from './exit-codes.js'
+import { Progress, type ProgressSink, silentProgress } from './ui/progress.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
+
+/**
+ * The one base command: `--json` (the typed result on stdout, nothing else there), progress and logs
+ * on stderr, signals turned into an AbortSignal, and every error mapped to the exit-code table.
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    quiet: Flags.boolean({
+      char: 'q',
+      description: 'no progress or log lines on stderr',
+      helpGroup: 'GLOBAL',
+    }),
+  }
+
+  private interruptController?: AbortController
+  private signalHandlers: Array<[NodeJS.Signals, () => void]> = []
+  private quietMode = false
+
+  override async init(): Promise<void> {
+    await super.init()
+    this.quietMode = this.argv.includes('--quiet') || this.argv.includes('-q')
+  }
+
+  /** Log a line to stderr (never stdout: stdout carries results). Silent with --quiet. */
+  info(message: string): void {
+    if (!this.quietMode) process.stderr.write(`${message}\n`)
+  }
+
+  /** Warn on stderr, even with --json (warnings are never part of the result). */
+  warnLine(message: string): void {
+    if (!this.quietMode) process.stderr.write(`Warning: ${message}\n`)
+  }
+
+  /** A progress line on stderr. */
+  progress(): ProgressSink {
+    return this.quietMode ? silentProgress : new Progress(process.stderr)
+  }
+
+  /**
+   * An AbortSignal that fires on the first Ctrl-C / SIGTERM, so engines stop and return a partial
+   * result. A second Ctrl-C exits at once with 130.
+   */
+  interruptSignal(): AbortSignal {
+    if (this.interruptController) return this.interruptController.signal
+    const ac = new AbortController()
+    this.interruptController = ac
+    for (const sig of ['SIGINT', 'SIGTERM'] as NodeJS.Signals[]) {
+      const handler = () => {
+        if (ac.signal.aborted) {
+          process.stderr.write('\nInterrupted twice: exiting now.\n')
+          process.exit(ExitCode.Interrupted)
+        }
+        process.stderr.write(
+          '\nInterrupted: finishing in-flight work and writing the partial result (Ctrl-C again to quit now).\n',
+        )
+        ac.abort(new Error(sig))
+      }
+      process.on(sig, handler)
+      this.signalHandlers.push([sig, handler])
+    }
+    return ac.signal
+  }
+
+  /** Whether the run was interrupted by a signal. */
+  get interrupted(): boolean {
+    return Boolean(this.interruptController?.signal.aborted)
+  }
+
+  /** Set the process exit code for a completed run (the result is still printed). */
+  setExitCode(code: ExitCodeValue): void {
+    process.exitCode = code
+  }
+
+  /** Write a file, creating its directory; `secret` files are created 0600. */
+  writeOutputFile(path: string, content: string, opts: { secret?: boolean } = {}): void {
+    try {
+      mkdirSync(dirname(path), { recursive: true })
+      writeFileSync(path, content, { mode: opts.secret ? 0o600 : 0o644 })
+      if (opts.secret) chmodSync(path, 0o600)
+    } catch (err) {
+      throw new IdtoolError(`cannot write ${path}: ${(err as Error).message}`, {
+        exitCode: ExitCode.Usage,
+        hint: 'check the path and its permissions.',
+      })
+    }
+  }
+
+  override async finally(err: Error | undefined): Promise<void> {
+    for (const [sig, handler] of this.signalHandlers) process.off(sig, handler)
+    this.signalHandlers = []
+    return super.finally(err)
+  }
+
+  override async catch(err: Error & { exitCode?: number }): Promise<unknown> {
+    // oclif's own exit (e.g. from --help/--version) passes through untouched
+    if (err instanceof Errors.ExitError) throw err
+    const e = toIdtoolError(err)
+    process.exitCode = e.exitCode
+    if (process.env.DEBUG?.includes('idtool') && err?.stack) process.stderr.write(`${err.stack}\n`)
+    if (this.jsonEnabled()) {
+      this.logJson({ error: { code: e.code, message: e.message, hint: e.hint, exitCode: e.exitCode } })
+      return undefined
+    }
+    process.stderr.write(`Error: ${e.message}\n`)
+    if (e.hint) process.stderr.write(`Hint: ${e.hint}\n`)
+    throw new Errors.ExitError(e.exitCode)
+  }
+}

@@ -1,0 +1,16 @@
+import { BaseCommand } from '../../base-command.js'
+import { labEnv } from '../../lab/index.js'
+import { labPaths } from '../../lab/layout.js'
+import { labDirFlag } from '../../lab-flags.js'
+
+export default class LabEnv extends BaseCommand {
+  static override summary = 'Print the export lines that point OpenStack tools and idtool at the lab.'
+  static override examples = ['eval "$(<%= config.bin %> <%= command.id %>)"']
+  static override flags = { dir: labDirFlag }
+
+  async run() {
+    const { flags } = await this.parse(LabEnv)
+    if (!this.jsonEnabled()) process.stdout.write(labEnv(flags.dir))
+    return { OS_CLIENT_CONFIG_FILE: labPaths(flags.dir).cloudsYaml, OS_CLOUD: 'idtool-lab' }
+  }
+}

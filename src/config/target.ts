@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs'
+import { defaultLabDir, LAB_CLOUD, labPaths } from '../lab/layout.js'
+import { type AuthInputs, type AuthSettings, resolveAuth } from './auth.js'
+
+/**
+ * Resolve connection settings; when nothing names a target (no --os-cloud/OS_CLOUD, no auth URL), fall back
+ * to the local lab's clouds.yaml: the lab is idtool's default target.
+ */
+export function resolveAuthOrLab(inputs: AuthInputs): AuthSettings {
+  const env = inputs.env
+  const named =
+    inputs.flags.osCloud ||
+    env.OS_CLOUD ||
+    inputs.flags.osAuthUrl ||
+    env.OS_AUTH_URL ||
+    env.OS_CLIENT_CONFIG_FILE
+  if (!named) {
+    const lab = labPaths(defaultLabDir(env))
+    if (existsSync(lab.cloudsYaml)) {
+      return resolveAuth({
+        ...inputs,
+        env: { ...env, OS_CLIENT_CONFIG_FILE: lab.cloudsYaml, OS_CLOUD: LAB_CLOUD },
+      })
+    }
+  }
+  return resolveAuth(inputs)
+}

@@ -1,0 +1,330 @@
+import { readFileSync } from 'node:fs'
+import { Agent, type Dispatcher, request } from 'undici'
+import { keystoneV3Base } from '../config/auth.js'
+import { AuthError, ConfigError, connectionErrorFor, HttpError, IdtoolError } from '../errors.js'
+
+export interface Scope {
+  projectName: string
+  projectDomainName: string
+}
+
+export interface PasswordCredentials {
+  username: string
+  password: string
+  userDomainName: string
+}
+
+/** A token as issued: everything idtool records about it. */
+export interface IssuedToken {
+  token: string
+  auditId?: string
+  issuedAt?: string
+  expiresAt?: string
+  user?: { id: string; name: string }
+  project?: { id: string; name: string }
+  /** The backend that answered, from the load balancer's header (if any). */
+  backend?: string
+}
+
+export interface ValidateOptions {
+  method?: 'GET' | 'HEAD'
+  nocatalog?: boolean
+  allowExpired?: boolean
+}
+
+export interface ValidateResult {
+  status: number
+  backend?: string
+  token?: IssuedToken
+}
+
+export interface RevocationEvent {
+  audit_id?: string | null
+  user_id?: string | null
+  project_id?: string | null
+  issued_before?: string
+  revoked_at?: string
+  [k: string]: unknown
+}
+
+export interface KeystoneClientOptions {
+  /** Keystone auth URL, with or without `/v3`. */
+  authUrl: string
+  /** The undici dispatcher to send through (injected; the client never sets a global one). */
+  dispatcher?: Dispatcher
+  /** Per-request timeout for headers and body, in ms (default 30 s). */
+  timeoutMs?: number
+  /** Response header naming the backend behind a load balancer (default `x-backend`). */
+  backendHeader?: string
+  signal?: AbortSignal
+}
+
+/** Create a dispatcher for Keystone calls, trusting `cacert` when given. */
+export function createKeystoneDispatcher(opts: { cacert?: string; connections?: number } = {}): Agent {
+  let ca: string | undefined
+  if (opts.cacert) {
+    try {
+      ca = readFileSync(opts.cacert, 'utf8')
+    } catch (err) {
+      throw new ConfigError(`cannot read CA bundle ${opts.cacert}: ${(err as Error).message}`, {
+        hint: 'pass a readable PEM file to --os-cacert / OS_CACERT.',
+      })
+    }
+  }
+  return new Agent({ connections: opts.connections ?? 16, connect: ca ? { ca } : undefined })
+}
+
+interface TokenBody {
+  token?: {
+    audit_ids?: string[]
+    issued_at?: string
+    expires_at?: string
+    user?: { id: string; name: string }
+    project?: { id: string; name: string }
+  }
+}
+
+function scopeBody(scope?: Scope): Record<string, unknown> | undefined {
+  if (!scope) return undefined
+  return { project: { name: scope.projectName, domain: { name: scope.projectDomainName } } }
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name.toLowerCase()]
+  return Array.isArray(v) ? v[0] : v
+}
+
+async function errorDetail(body: Dispatcher.ResponseData['body']): Promise<string> {
+  try {
+    const text = await body.text()
+    try {
+      const j = JSON.parse(text) as { error?: { message?: string } }
+      if (j?.error?.message) return j.error.message
+    } catch {
+      /* not JSON */
+    }
+    return text.slice(0, 200).replace(/\s+/g, ' ').trim()
+  } catch {
+    return ''
+  }
+}
+
+/**
+ * A small typed Keystone v3 client. It sends through an injected undici dispatcher, consumes every
+ * response body, and maps every failure to an IdtoolError with a one-line message.
+ */
+export class KeystoneClient {
+  readonly base: string
+  private readonly dispatcher?: Dispatcher
+  private readonly timeoutMs: number
+  private readonly backendHeader: string
+  private readonly signal?: AbortSignal
+
+  constructor(opts: KeystoneClientOptions) {
+    this.base = keystoneV3Base(opts.authUrl)
+    this.dispatcher = opts.dispatcher
+    this.timeoutMs = opts.timeoutMs ?? 30_000
+    this.backendHeader = (opts.backendHeader ?? 'x-backend').toLowerCase()
+    this.signal = opts.signal
+  }
+
+  private async send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ): Promise<Dispatcher.ResponseData> {
+    const url = this.base + path
+    try {
+      return await request(url, {
+        method,
+        dispatcher: this.dispatcher,
+        headers: {
+          accept: 'application/json',
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+        signal: this.signal,
+      })
+    } catch (err) {
+      if ((err as Error)?.name === 'AbortError') throw err
+      throw connectionErrorFor(url, err)
+    }
+  }
+
+  private tokenFromResponse(res: Dispatcher.ResponseData, body: TokenBody): IssuedToken {
+    const token = header(res.headers, 'x-subject-token')
+    if (!token) throw new HttpError(res.statusCode, 'Keystone answered without an X-Subject-Token header')
+    const t = body.token ?? {}
+    return {
+      token,
+      auditId: t.audit_ids?.[0],
+      issuedAt: t.issued_at,
+      expiresAt: t.expires_at,
+      user: t.user ? { id: t.user.id, name: t.user.name } : undefined,
+      project: t.project ? { id: t.project.id, name: t.project.name } : undefined,
+      backend: header(res.headers, this.backendHeader),
+    }
+  }
+
+  private async issue(
+    identity: Record<string, unknown>,
+    scope: Scope | undefined,
+    who: string,
+  ): Promise<IssuedToken> {
+    const auth: Record<string, unknown> = { identity }
+    const s = scopeBody(scope)
+    if (s) auth.scope = s
+    const res = await this.send('POST', '/auth/tokens?nocatalog', {}, { auth })
+    if (res.statusCode === 201 || res.statusCode === 200) {
+      return this.tokenFromResponse(res, (await res.body.json()) as TokenBody)
+    }
+    const detail = await errorDetail(res.body)
+    if (res.statusCode === 401) {
+      throw new AuthError(`Keystone rejected the credentials of ${who} (401: ${detail || 'unauthorized'})`, {
+        hint: 'check OS_USERNAME / OS_PASSWORD (or the clouds.yaml entry) and the user and project domains.',
+      })
+    }
+    throw this.httpError(res.statusCode, 'issue a token', detail)
+  }
+
+  /** Issue a token with the password method (bcrypt on the server: slow by design). */
+  issueTokenPassword(creds: PasswordCredentials, scope?: Scope): Promise<IssuedToken> {
+    return this.issue(
+      {
+        methods: ['password'],
+        password: {
+          user: { name: creds.username, domain: { name: creds.userDomainName }, password: creds.password },
+        },
+      },
+      scope,
+      `user "${creds.username}"`,
+    )
+  }
+
+  /** Issue a new token (new audit id) from an existing one with the token method: fast. */
+  issueTokenFromToken(token: string, scope?: Scope): Promise<IssuedToken> {
+    return this.issue({ methods: ['token'], token: { id: token } }, scope, 'the caller token')
+  }
+
+  /** Validate `subject` as `caller`: 200 valid, 404 revoked/invalid. Other statuses are returned too. */
+  async validate(caller: string, subject: string, opts: ValidateOptions = {}): Promise<ValidateResult> {
+    const q = [opts.nocatalog ? 'nocatalog' : '', opts.allowExpired ? 'allow_expired=1' : '']
+      .filter(Boolean)
+      .join('&')
+    const res = await this.send(opts.method ?? 'GET', `/auth/tokens${q ? `?${q}` : ''}`, {
+      'x-auth-token': caller,
+      'x-subject-token': subject,
+    })
+    const backend = header(res.headers, this.backendHeader)
+    if (res.statusCode === 200 && opts.method !== 'HEAD') {
+      const body = (await res.body.json()) as TokenBody
+      const t = body.token ?? {}
+      return {
+        status: 200,
+        backend,
+        token: {
+          token: subject,
+          auditId: t.audit_ids?.[0],
+          issuedAt: t.issued_at,
+          expiresAt: t.expires_at,
+          user: t.user,
+          project: t.project,
+        },
+      }
+    }
+    await res.body.dump()
+    return { status: res.statusCode, backend }
+  }
+
+  /** Revoke `subject` as `caller`. Returns 204 when revoked now, 404 when already revoked or unknown. */
+  async revoke(caller: string, subject: string): Promise<{ status: number; backend?: string }> {
+    const res = await this.send('DELETE', '/auth/tokens', {
+      'x-auth-token': caller,
+      'x-subject-token': subject,
+    })
+    const backend = header(res.headers, this.backendHeader)
+    if (res.statusCode === 204 || res.statusCode === 404) {
+      await res.body.dump()
+      return { status: res.statusCode, backend }
+    }
+    const detail = await errorDetail(res.body)
+    throw this.httpError(res.statusCode, 'revoke a token', detail)
+  }
+
+  /** List revocation events (`GET /v3/OS-REVOKE/events`). */
+  async listRevocationEvents(caller: string): Promise<RevocationEvent[]> {
+    const res = await this.getJson<{ events?: RevocationEvent[] }>(
+      caller,
+      '/OS-REVOKE/events',
+      'list revocation events',
+    )
+    return res.events ?? []
+  }
+
+  async findDomain(caller: string, name: string): Promise<{ id: string; name: string } | undefined> {
+    const res = await this.getJson<{ domains?: { id: string; name: string }[] }>(
+      caller,
+      `/domains?name=${encodeURIComponent(name)}`,
+      'list domains',
+    )
+    return res.domains?.[0]
+  }
+
+  async createDomain(caller: string, name: string, description = ''): Promise<{ id: string; name: string }> {
+    const res = await this.send(
+      'POST',
+      '/domains',
+      { 'x-auth-token': caller },
+      { domain: { name, description } },
+    )
+    if (res.statusCode === 201) {
+      const body = (await res.body.json()) as { domain: { id: string; name: string } }
+      return body.domain
+    }
+    throw this.httpError(res.statusCode, `create domain ${name}`, await errorDetail(res.body))
+  }
+
+  /** List the users of a domain (for LDAP-backed domains this makes Keystone page through LDAP). */
+  async listUsers(caller: string, domainId: string): Promise<{ id: string; name: string }[]> {
+    const res = await this.getJson<{ users?: { id: string; name: string }[] }>(
+      caller,
+      `/users?domain_id=${encodeURIComponent(domainId)}`,
+      'list users',
+    )
+    return res.users ?? []
+  }
+
+  private async getJson<T>(caller: string, path: string, what: string): Promise<T> {
+    const res = await this.send('GET', path, { 'x-auth-token': caller })
+    if (res.statusCode === 200) return (await res.body.json()) as T
+    throw this.httpError(res.statusCode, what, await errorDetail(res.body))
+  }
+
+  private httpError(status: number, what: string, detail: string): IdtoolError {
+    const suffix = detail ? `: ${detail}` : ''
+    if (status === 401)
+      return new AuthError(`Keystone answered 401 to "${what}"${suffix}`, {
+        hint: 'the caller token expired or was revoked; run again to get a fresh one.',
+      })
+    if (status === 403)
+      return new HttpError(403, `Keystone refused to ${what} (403 forbidden)${suffix}`, {
+        hint: 'the user lacks the role the policy requires (admin for most of these calls).',
+      })
+    if (status >= 500)
+      return new HttpError(status, `Keystone failed to ${what} (${status})${suffix}`, {
+        hint: 'look at the Keystone / load balancer logs; `idtool lab status` for the lab.',
+      })
+    return new HttpError(status, `Keystone could not ${what} (${status})${suffix}`)
+  }
+}
+
+/** Whether an error from the client is worth retrying (server 5xx, reset, timeout). */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof HttpError) return err.status >= 500 || err.status === 429
+  if (err instanceof IdtoolError) return /ECONNRESET|UND_ERR_SOCKET|TIMEOUT|ECONNREFUSED|EPIPE/.test(err.code)
+  return false
+}

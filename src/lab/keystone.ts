@@ -1,0 +1,153 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  LAB_BIND_DN,
+  LAB_GROUPS_DN,
+  LAB_HOST,
+  LAB_PORTS,
+  LAB_USERS_DN,
+  type LabPaths,
+  type LabSpec,
+} from './layout.js'
+import { run } from './proc.js'
+import { LDAP_URL } from './slapd.js'
+
+export const KEYSTONE_URL = `http://${LAB_HOST}:${LAB_PORTS.keystone}/v3`
+export const workerUrl = (i: number) => `http://${LAB_HOST}:${LAB_PORTS.workerBase + i - 1}`
+
+export function keystoneConf(p: LabPaths, spec: LabSpec, dbPassword?: string): string {
+  const connection =
+    spec.db === 'mariadb'
+      ? `mysql+pymysql://keystone:${dbPassword}@localhost/keystone?unix_socket=${p.mariadbSock}`
+      : `sqlite:///${p.keystoneDb}`
+  return `# written by idtool lab up
+[DEFAULT]
+log_dir = ${p.keystoneLog}
+log_file = keystone.log
+debug = false
+
+[database]
+connection = ${connection}
+
+[token]
+provider = fernet
+
+[fernet_tokens]
+key_repository = ${p.fernetKeys}
+
+[credential]
+key_repository = ${p.credentialKeys}
+${spec.cache ? '\n[cache]\nenabled = true\nbackend = dogpile.cache.memory\n' : ''}
+[identity]
+domain_specific_drivers_enabled = true
+domain_config_dir = ${p.domainsDir}
+`
+}
+
+export function ldapDomainConf(bindPassword: string): string {
+  return `# written by idtool lab up: an LDAP-backed Keystone domain at page_size 5 with pooling
+[identity]
+driver = ldap
+
+[ldap]
+url = ${LDAP_URL}
+user = ${LAB_BIND_DN}
+password = ${bindPassword}
+suffix = dc=example,dc=org
+query_scope = one
+page_size = 5
+use_pool = true
+pool_size = 10
+use_auth_pool = false
+user_tree_dn = ${LAB_USERS_DN}
+user_objectclass = inetOrgPerson
+user_id_attribute = uid
+user_name_attribute = uid
+user_mail_attribute = mail
+user_pass_attribute = userPassword
+group_tree_dn = ${LAB_GROUPS_DN}
+group_objectclass = groupOfNames
+group_id_attribute = cn
+group_name_attribute = cn
+group_member_attribute = member
+`
+}
+
+const KM = '/usr/bin/keystone-manage'
+
+/** db_sync, fernet/credential keys and bootstrap: a fresh Keystone database. */
+export async function bootstrapKeystone(p: LabPaths, spec: LabSpec, adminPassword: string): Promise<void> {
+  for (const d of [p.keystoneDir, p.keystoneLog, p.domainsDir]) mkdirSync(d, { recursive: true })
+  const km = (...args: string[]) =>
+    run(KM, ['--config-file', p.keystoneConf, ...args], { timeoutMs: 180_000 })
+  await km('db_sync')
+  if (spec.db === 'sqlite') {
+    // several worker processes share the file: WAL avoids "database is locked"
+    await run('/usr/bin/sqlite3', [p.keystoneDb, 'PRAGMA journal_mode=WAL;'])
+  }
+  await km('fernet_setup', '--keystone-user', 'root', '--keystone-group', 'root')
+  await km('credential_setup', '--keystone-user', 'root', '--keystone-group', 'root')
+  chmodSync(p.fernetKeys, 0o700)
+  chmodSync(p.credentialKeys, 0o700)
+  const url = `http://${LAB_HOST}:${LAB_PORTS.keystone}/v3/`
+  await run(
+    KM,
+    [
+      '--config-file',
+      p.keystoneConf,
+      'bootstrap',
+      '--bootstrap-password',
+      adminPassword,
+      '--bootstrap-admin-url',
+      url,
+      '--bootstrap-internal-url',
+      url,
+      '--bootstrap-public-url',
+      url,
+      '--bootstrap-region-id',
+      'RegionOne',
+    ],
+    { timeoutMs: 180_000 },
+  )
+}
+
+export function keystoneBootstrapped(p: LabPaths, spec: LabSpec): boolean {
+  if (!existsSync(p.keystoneConf) || !existsSync(`${p.fernetKeys}/0`)) return false
+  if (spec.db === 'sqlite') return existsSync(p.keystoneDb)
+  return readFileSync(p.keystoneConf, 'utf8').includes('mysql+pymysql')
+}
+
+/** Start Keystone worker `i` as its own uwsgi instance: 1 process, 1 thread (required with SQLite). */
+export async function startWorker(p: LabPaths, i: number): Promise<void> {
+  const port = LAB_PORTS.workerBase + i - 1
+  await run('/usr/bin/uwsgi', [
+    '--plugin',
+    'python3',
+    '--http-socket',
+    `${LAB_HOST}:${port}`,
+    '--wsgi-file',
+    '/usr/bin/keystone-wsgi-public',
+    '--env',
+    `OS_KEYSTONE_CONFIG_DIR=${p.keystoneDir}`,
+    '--master',
+    '--processes',
+    '1',
+    '--threads',
+    '1',
+    '--lazy-apps',
+    '--buffer-size',
+    '65535',
+    '--die-on-term',
+    '--need-app',
+    '--add-header',
+    `X-Keystone-Worker: ks${i}`,
+    '--pidfile',
+    p.workerPid(i),
+    '--daemonize',
+    p.workerLog(i),
+  ])
+}
+
+export function writeFileSecret(path: string, content: string): void {
+  writeFileSync(path, content, { mode: 0o600 })
+  chmodSync(path, 0o600)
+}

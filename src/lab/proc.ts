@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { IdtoolError } from '../errors.js'
+
+export interface RunResult {
+  stdout: string
+  stderr: string
+}
+
+/** Run a program to completion; a non-zero exit becomes an IdtoolError with the last stderr line. */
+export function run(
+  file: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      file,
+      args,
+      {
+        env: opts.env ?? process.env,
+        timeout: opts.timeoutMs ?? 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+        cwd: opts.cwd,
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const lines = String(stderr || stdout || '')
+            .split('\n')
+            .map((l) => l.trim())
+            .filter((l) => l && !/eventlet|getcurrent|Exception ignored|^\^|Traceback|^File "/.test(l))
+          const last = lines.at(-1) ?? (err as Error).message
+          const code = (err as NodeJS.ErrnoException).code
+          if (code === 'ENOENT') {
+            reject(
+              new IdtoolError(`${file} is not installed`, {
+                code: 'MISSING_PROGRAM',
+                hint: 'run `idtool lab up --install` (as root) to install the lab packages.',
+              }),
+            )
+            return
+          }
+          reject(
+            new IdtoolError(`${file} ${args.slice(0, 2).join(' ')} failed: ${last}`, {
+              code: 'LAB_COMMAND',
+              cause: err,
+            }),
+          )
+          return
+        }
+        resolve({ stdout: String(stdout), stderr: String(stderr) })
+      },
+    )
+    if (opts.input !== undefined) child.stdin?.end(opts.input)
+  })
+}
+
+/** Whether a process with this PID exists (and is not a zombie). */
+export function pidAlive(pid: number | undefined): boolean {
+  if (!pid || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state !== 'Z' && state !== 'X'
+  } catch {
+    return true
+  }
+}
+
+/** The command line of a process, or '' if it is gone. */
+export function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()
+  } catch {
+    return ''
+  }
+}
+
+/** Read a pidfile; undefined when missing or malformed. */
+export function readPidFile(path: string): number | undefined {
+  try {
+    const n = Number.parseInt(readFileSync(path, 'utf8').trim(), 10)
+    return Number.isFinite(n) && n > 0 ? n : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A PID from a pidfile, only if the process is alive and its command line mentions `marker`. */
+export function ownedPid(pidFile: string, marker: string): number | undefined {
+  const pid = readPidFile(pidFile)
+  if (!pid || !pidAlive(pid)) return undefined
+  return cmdline(pid).includes(marker) ? pid : undefined
+}
+
+/** Direct children of a process (from /proc). */
+export function childPids(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+    return text ? text.split(/\s+/).map(Number) : []
+  } catch {
+    return []
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Send SIGTERM, wait up to `graceMs`, then SIGKILL. Resolves true when the process is gone. */
+export async function stopPid(pid: number, graceMs = 10_000): Promise<boolean> {
+  if (!pidAlive(pid)) return true
+  try {
+    process.kill(pid, 'SIGTERM')
+  } catch {
+    return !pidAlive(pid)
+  }
+  const deadline = Date.now() + graceMs
+  while (Date.now() < deadline) {
+    if (!pidAlive(pid)) return true
+    await sleep(50)
+  }
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {
+    /* gone */
+  }
+  await sleep(100)
+  return !pidAlive(pid)
+}
+
+/** Whether a TCP port accepts connections. */
+export function portOpen(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port })
+    const done = (ok: boolean) => {
+      s.destroy()
+      resolve(ok)
+    }
+    s.setTimeout(timeoutMs, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
+/** Poll `check` until it returns true or `timeoutMs` passes. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  hint?: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await sleep(100)
+  }
+  throw new IdtoolError(`${what} did not come up within ${Math.round(timeoutMs / 1000)} s`, {
+    code: 'LAB_TIMEOUT',
+    hint,
+  })
+}

@@ -1,0 +1,90 @@
+import * as hdr from 'hdr-histogram-js'
+
+/**
+ * HDR histograms for latency. Values are integer microseconds in 64-bit buckets (8/16/32-bit buckets
+ * wrap silently on overflow), JS implementation only (never mixed with WASM in add()).
+ */
+export type LatencyHistogram = hdr.Histogram
+
+const SIGNIFICANT_DIGITS = 3
+
+/** A new latency histogram (µs, 1 µs to 1 h, auto-resizing, 3 significant digits). */
+export function createHistogram(): LatencyHistogram {
+  return hdr.build({
+    bitBucketSize: 64,
+    autoResize: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: SIGNIFICANT_DIGITS,
+    useWebAssembly: false,
+  })
+}
+
+/** Record a latency given in milliseconds (fractional ok) as integer microseconds, at least 1. */
+export function recordMs(h: LatencyHistogram, ms: number, count = 1): void {
+  const us = Math.max(1, Math.round(ms * 1000))
+  if (count === 1) h.recordValue(us)
+  else h.recordValueWithCount(us, count)
+}
+
+/** Percentile summary in milliseconds. */
+export interface LatencySummaryMs {
+  p50: number
+  p90: number
+  p99: number
+  p999: number
+  max: number
+  min: number
+  mean: number
+  stddev: number
+  count: number
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000
+
+/** Summarise a µs histogram in ms (3 decimals). An empty histogram gives zeros with count 0. */
+export function summarizeMs(h: LatencyHistogram): LatencySummaryMs {
+  const count = h.totalCount
+  if (count === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, min: 0, mean: 0, stddev: 0, count: 0 }
+  const at = (p: number) => round3(h.getValueAtPercentile(p) / 1000)
+  return {
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
+    max: round3(h.maxValue / 1000),
+    min: round3(h.minNonZeroValue / 1000),
+    mean: round3(h.mean / 1000),
+    stddev: round3(h.stdDeviation / 1000),
+    count,
+  }
+}
+
+/** Encode as the HdrHistogram V2 compressed format, base64 (decodable by the Java reference). */
+export function encodeHistogram(h: LatencyHistogram): string {
+  return hdr.encodeIntoCompressedBase64(h)
+}
+
+/** Decode a base64 V2 compressed histogram into a 64-bit JS histogram. */
+export function decodeHistogram(base64: string): LatencyHistogram {
+  const decoded = hdr.decodeFromCompressedBase64(base64, 64, false)
+  // normalise into our own configuration so add() never mixes layouts
+  const h = createHistogram()
+  h.add(decoded)
+  return h
+}
+
+/** Add several encoded histograms exactly into one. */
+export function mergeEncoded(encoded: string[]): LatencyHistogram {
+  const h = createHistogram()
+  for (const e of encoded) h.add(decodeHistogram(e))
+  return h
+}
+
+/**
+ * The percentile distribution in HdrHistogram's `.hgrm` text format, values in milliseconds
+ * (the plotter's convention), 5 ticks per half distance.
+ */
+export function toHgrm(h: LatencyHistogram): string {
+  return h.outputPercentileDistribution(5, 1000)
+}

@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config'
+
+// Two projects: `unit` (no external services; local servers on port 0 only) and `integration`
+// (the real lab: Keystone + haproxy + slapd on loopback, started by the global setup).
+export default defineConfig({
+  test: {
+    disableConsoleIntercept: true,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.integration.test.ts', 'node_modules/**'],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.integration.test.ts'],
+          globalSetup: ['test/integration/global-setup.ts'],
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
+  },
+})
