@@ -1,0 +1,178 @@
+/**
+ * The versioned machine-output contracts of idtool. What `--json` prints and `--out` saves for each
+ * command is one of these. `report`, `gate` and `merge` read them. Change a shape => bump its version.
+ */
+
+/** Latency percentiles in milliseconds. */
+export interface Percentiles {
+  p50: number
+  p90: number
+  p99: number
+  p999: number
+  max: number
+  mean: number
+}
+
+export interface BackendStats {
+  count: number
+  errors: number
+  latencyMs: { p50: number; p90?: number; p99: number; max?: number }
+  /** base64 HDR V2 histogram of this backend's latencies (µs), for merge and per-backend spectra. */
+  histogram?: string
+}
+
+/** `idtool bench validate` result (kind "bench.validate"). */
+export interface BenchValidateResult {
+  version: 1
+  kind: 'bench.validate'
+  target: string
+  model: 'closed' | 'open'
+  concurrency: number | null
+  connections: number
+  rate: number | null
+  method: 'GET' | 'HEAD'
+  startedAt: string
+  durationMs: number
+  requests: {
+    total: number
+    ok: number
+    errors: number
+    unexpectedStatus: number
+    /** open model: requests that could not be sent at their intended time */
+    late?: number
+  }
+  throughput: { rps: number }
+  /** open model: from intended send time (coordinated omission corrected); closed: from actual send */
+  latencyMs: Percentiles
+  /** open model only: from actual send time */
+  latencyUncorrectedMs: Percentiles | null
+  statusCodes: Record<string, number>
+  errors: Record<string, number>
+  backends: Record<string, BackendStats>
+  cold: { count: number; latencyMs: Percentiles } | null
+  warm: { count: number; latencyMs: Percentiles } | null
+  warmup: { durationMs: number; requests: number } | null
+  /** base64 HDR V2 of latencyMs (µs) */
+  histogram: string
+  /** base64 HDR V2 of latencyUncorrectedMs (µs), open model */
+  histogramUncorrected?: string | null
+  interrupted: boolean
+  /** set by `report merge`: how many results were merged into this one */
+  mergedFrom?: number
+}
+
+/** `idtool bench sweep` result (kind "bench.sweep"). */
+export interface BenchSweepResult {
+  version: 1
+  kind: 'bench.sweep'
+  label?: string
+  startedAt: string
+  durationMs: number
+  points: Array<{
+    revocationEvents: number
+    rps: number
+    latencyMs: { p50: number; p99: number }
+    errors: number
+    result: BenchValidateResult
+  }>
+  interrupted: boolean
+}
+
+export type LeakVerdict = 'leak' | 'no-leak' | 'inconclusive'
+
+export interface LeakSubject {
+  name: string
+  pid: number | null
+  metric: string
+  slopeBytesPerIteration: number
+  ci95: [number, number]
+  startBytes: number
+  endBytes: number
+  samples: number
+  verdict: LeakVerdict
+  /** the samples themselves, for charts: [iteration, bytes] */
+  series?: Array<[number, number]>
+  note?: string
+}
+
+/** `idtool ldap page-leak-check` result (kind "ldap.page-leak-check"). */
+export interface PageLeakCheckResult {
+  version: 1
+  kind: 'ldap.page-leak-check'
+  mode: 'direct' | 'keystone'
+  target: string
+  verdict: LeakVerdict
+  leakThresholdBytesPerIteration: number
+  searches: number
+  pages: number
+  entries: number
+  entriesPerSearch: number | null
+  pageSize: number
+  durationMs: number
+  subjects: LeakSubject[]
+  latencyMs: {
+    page: { p50: number; p90: number; p99: number; max: number }
+    search: { p50: number; p90: number; p99: number; max: number }
+  }
+  histograms?: { page: string; search: string }
+  errors: Record<string, number>
+  interrupted: boolean
+}
+
+/** `idtool revoke-bulk` result (kind "revoke-bulk"). */
+export interface RevokeBulkResult {
+  version: 1
+  kind: 'revoke-bulk'
+  issued: number
+  revoked: number
+  failed: number
+  skipped: number
+  durationMs: number
+  issueRatePerSec: number
+  revokeRatePerSec: number
+  revocationEventsBefore: number | null
+  revocationEventsAfter: number | null
+  ledger: string
+  failures?: Array<{ index: number; stage: 'issue' | 'revoke'; reason: string }>
+  interrupted: boolean
+}
+
+/** `idtool tokens issue` result (kind "tokens.issue"). */
+export interface TokensIssueResult {
+  version: 1
+  kind: 'tokens.issue'
+  issued: number
+  failed: number
+  durationMs: number
+  ratePerSec: number
+  file: string
+  interrupted: boolean
+}
+
+/** `idtool gate` result (kind "gate"). */
+export interface GateResult {
+  version: 1
+  kind: 'gate'
+  passed: boolean
+  checks: Array<{
+    name: string
+    kind: 'threshold' | 'regression'
+    metric: string
+    actual: number | boolean | null
+    limit: string
+    baseline?: number | null
+    changePct?: number | null
+    passed: boolean
+    detail?: string
+  }>
+  inputs: string[]
+  baselines: string[]
+}
+
+export type AnyResult =
+  | BenchValidateResult
+  | BenchSweepResult
+  | PageLeakCheckResult
+  | RevokeBulkResult
+  | TokensIssueResult
+  | GateResult
