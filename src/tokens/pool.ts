@@ -1,0 +1,94 @@
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { UsageError } from '../errors.js'
+
+/**
+ * A token pool file: JSON Lines, one token a line, created 0600 and appended as tokens arrive, so a crash
+ * loses nothing already written. Later lines for the same token (e.g. state changes) win on read.
+ */
+export interface PoolEntry {
+  token: string
+  auditId?: string
+  issuedAt?: string
+  expiresAt?: string
+  user?: string
+  project?: string
+  /** valid: issued and not known to be revoked; revoked: revoked (expect 404 on validation). */
+  state: 'valid' | 'revoked' | 'failed'
+  reason?: string
+}
+
+/** Read a pool file. Malformed lines are a usage error naming file and line. */
+export function readPool(path: string): PoolEntry[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new UsageError(
+      `cannot read token pool ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      {
+        hint: 'create one with `idtool tokens issue --count N --out POOL.jsonl`.',
+      },
+    )
+  }
+  const byToken = new Map<string, PoolEntry>()
+  const lines = text.split('\n')
+  lines.forEach((line, i) => {
+    if (!line.trim()) return
+    // a crash can leave a torn last line: ignore it only if it is the last one
+    let e: PoolEntry
+    try {
+      e = JSON.parse(line) as PoolEntry
+    } catch {
+      if (i >= lines.length - 2) return
+      throw new UsageError(`${path}:${i + 1}: not a JSON object`, {
+        hint: 'a pool file has one JSON token record a line.',
+      })
+    }
+    if (!e || typeof e.token !== 'string' || !e.token) {
+      throw new UsageError(`${path}:${i + 1}: record has no "token"`, {
+        hint: 'a pool file has one JSON token record a line.',
+      })
+    }
+    const prev = byToken.get(e.token)
+    byToken.set(e.token, { ...prev, ...e, state: e.state ?? prev?.state ?? 'valid' })
+  })
+  return [...byToken.values()]
+}
+
+/** Appends records to a pool file, created with mode 0600; each append is one write() of a whole line. */
+export class PoolWriter {
+  private fd: number
+  readonly path: string
+
+  constructor(path: string, opts: { truncate?: boolean } = {}) {
+    this.path = path
+    try {
+      this.fd = openSync(path, opts.truncate ? 'w' : 'a', 0o600)
+      fchmodSync(this.fd, 0o600)
+    } catch (err) {
+      throw new UsageError(
+        `cannot write token pool ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        {
+          hint: 'check the path and its permissions.',
+        },
+      )
+    }
+  }
+
+  append(entry: PoolEntry): void {
+    writeSync(this.fd, `${JSON.stringify(entry)}\n`)
+  }
+
+  close(): void {
+    try {
+      fsyncSync(this.fd)
+    } catch {
+      /* not a regular file */
+    }
+    closeSync(this.fd)
+  }
+}
+
+export function poolExists(path: string): boolean {
+  return existsSync(path)
+}
