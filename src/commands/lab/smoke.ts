@@ -10,9 +10,7 @@ export default class LabSmoke extends BaseCommand {
   static override summary =
     'Issue a token, validate it through haproxy on every backend, revoke it, see 404s.'
   static override description =
-    `Runs against the lab by default (or any cloud given with --os-cloud / OS_* settings). Exits 0 when
-every validation answered 200 before the revocation, the revocation answered 204, every validation after it
-answered 404, and (with --expect-backends) that many distinct backends answered.`
+    `Runs against the lab by default (or any cloud given with --os-cloud / OS_* settings). Exits 0 when every validation answered 200 before the revocation, the revocation answered 204, every validation after it answered 404, and (with --expect-backends) that many distinct backends answered.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',

@@ -7,15 +7,9 @@ import { renderLabStatus } from '../../report/lab.js'
 export default class LabUp extends BaseCommand {
   static override summary = 'Bring up a real Keystone + haproxy + slapd stack on 127.0.0.1.'
   static override description =
-    `Starts, on loopback only: Keystone (Debian python3-keystone, Fernet tokens) as N uwsgi workers
-(ports 5001..), haproxy round-robin in front on :5000 adding an X-Backend header, a static 200 calibration
-frontend on :8080 and stats on :8404, slapd on :3890 with N inetOrgPerson users and groups, and a Keystone
-domain "ldapdom" backed by that directory ([ldap] page_size = 5, use_pool = true). Writes a clouds.yaml with
-the cloud "idtool-lab" (0600) and keeps every password in 0600 files in the lab directory.
+    `Starts, on loopback only: Keystone (Debian python3-keystone, Fernet tokens) as N uwsgi workers (ports 5001..), haproxy round-robin in front on :5000 adding an X-Backend header, a static 200 calibration frontend on :8080 and stats on :8404, slapd on :3890 with N inetOrgPerson users and groups, and a Keystone domain "ldapdom" backed by that directory ([ldap] page_size = 5, use_pool = true). Writes a clouds.yaml with the cloud "idtool-lab" (0600) and keeps every password in 0600 files in the lab directory.
 
-Idempotent: a healthy lab with the same settings is left alone; other settings restart it and rebuild only
-what changed. With --install, missing Debian packages are installed with apt (as root), with daemon starts
-denied so no package starts a service on a public interface.`
+Idempotent: a healthy lab with the same settings is left alone; other settings restart it and rebuild only what changed. With --install, missing Debian packages are installed with apt (as root), with daemon starts denied so no package starts a service on a public interface.`
 
   static override examples = [
     {
