@@ -20,18 +20,36 @@ if (missing.length === 0) {
 }
 const lock = JSON.parse(readFileSync('package-lock.json', 'utf8'))
 const pk = lock.packages
-const OS = ['android', 'darwin', 'freebsd', 'linux', 'win32', 'openbsd', 'openharmony', 'netbsd', 'aix', 'sunos']
+const OS = [
+  'android',
+  'darwin',
+  'freebsd',
+  'linux',
+  'win32',
+  'openbsd',
+  'openharmony',
+  'netbsd',
+  'aix',
+  'sunos',
+]
 for (const name of missing) {
   const parent = Object.values(pk).find((v) => v.optionalDependencies?.[name])
   if (!parent) throw new Error(`no parent declares ${name}`)
   const parts = name.split('/').pop().split('-')
   const i = parts.findIndex((p) => OS.includes(p))
   if (i < 0) throw new Error(`cannot tell the platform of ${name}`)
-  const entry = { version: parent.optionalDependencies[name], optional: true, os: [parts[i]], cpu: [parts[i + 1]] }
+  const entry = {
+    version: parent.optionalDependencies[name],
+    optional: true,
+    os: [parts[i]],
+    cpu: [parts[i + 1]],
+  }
   if (parent.dev) entry.dev = true
   if (parts[i] === 'linux') entry.libc = [/musl/.test(parts.slice(i + 2).join('-')) ? 'musl' : 'glibc']
   pk[`node_modules/${name}`] = entry
 }
-lock.packages = Object.fromEntries(Object.entries(pk).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)))
+lock.packages = Object.fromEntries(
+  Object.entries(pk).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)),
+)
 writeFileSync('package-lock.json', `${JSON.stringify(lock, null, 2)}\n`)
 console.log(`added ${missing.length} platform entries to package-lock.json`)

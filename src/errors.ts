@@ -131,8 +131,13 @@ export function toIdtoolError(err: unknown): IdtoolError {
   const e = err as { message?: string; code?: string; oclif?: { exit?: number } }
   // oclif parse errors (unknown flag, missing required flag, bad option) are usage errors
   if (e && typeof e === 'object' && 'oclif' in e && e.oclif && typeof e.oclif.exit === 'number') {
-    const msg = (e.message ?? 'invalid usage').split('\n')[0] ?? 'invalid usage'
-    return new UsageError(msg.replace(/^Error:\s*/, ''), { hint: 'see --help for the flags and examples.' })
+    // oclif sometimes leads with a generic line ("The following error occurred:"): take the first specific one
+    const lines = (e.message ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/^The following errors? occurred:?$/i.test(l) && !/^See more help with/i.test(l))
+    const msg = (lines[0] ?? 'invalid usage').replace(/^Error:\s*/, '')
+    return new UsageError(msg, { hint: 'see --help for the flags and examples.' })
   }
   if (e && typeof e.code === 'string' && errorCode(err)) {
     return new ConnectionError(`network error: ${NETWORK_CODES[e.code] ?? e.code}`, { cause: err })

@@ -43,6 +43,18 @@ describe('exit codes', () => {
     expect(e.message).toBe('Nonexistent flag: --bogus')
   })
 
+  it('skips oclif generic lead lines to the specific problem', () => {
+    const e = toIdtoolError(
+      new Errors.CLIError(
+        'The following error occurred:\n  --a=1 cannot also be provided when using --b\nSee more help with --help',
+        {
+          exit: 2,
+        },
+      ),
+    )
+    expect(e.message).toBe('--a=1 cannot also be provided when using --b')
+  })
+
   it('keeps unknown errors as runtime failures with their first line only', () => {
     const e = toIdtoolError(new TypeError('boom\n    at somewhere'))
     expect(e.exitCode).toBe(1)
