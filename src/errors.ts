@@ -129,6 +129,12 @@ export function connectionErrorFor(url: string, err: unknown): IdtoolError {
 export function toIdtoolError(err: unknown): IdtoolError {
   if (err instanceof IdtoolError) return err
   const e = err as { message?: string; code?: string; oclif?: { exit?: number } }
+  // a flag's own parser failed: oclif rewrites the message as "Parsing --name \n\t<reason>\nSee more help"
+  const parsing = /^Parsing --(\S+)\s*\n\t(.*)/.exec(e?.message ?? '')
+  if (parsing) {
+    const reason = (parsing[2] ?? '').replace(/^--\S+:\s*/, '')
+    return new UsageError(`--${parsing[1]}: ${reason}`, { hint: 'see --help for the flags and examples.' })
+  }
   // oclif parse errors (unknown flag, missing required flag, bad option) are usage errors
   if (e && typeof e === 'object' && 'oclif' in e && e.oclif && typeof e.oclif.exit === 'number') {
     // oclif sometimes leads with a generic line ("The following error occurred:"): take the first specific one

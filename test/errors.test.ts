@@ -55,6 +55,16 @@ describe('exit codes', () => {
     expect(e.message).toBe('--a=1 cannot also be provided when using --b')
   })
 
+  it('names the flag and the reason when a flag value does not parse', () => {
+    const e = toIdtoolError(
+      new Error(
+        'Parsing --duration \n\tinvalid duration "5x" (use e.g. 500ms, 30s)\nSee more help with --help',
+      ),
+    )
+    expect(e).toBeInstanceOf(UsageError)
+    expect(e.message).toBe('--duration: invalid duration "5x" (use e.g. 500ms, 30s)')
+  })
+
   it('keeps unknown errors as runtime failures with their first line only', () => {
     const e = toIdtoolError(new TypeError('boom\n    at somewhere'))
     expect(e.exitCode).toBe(1)

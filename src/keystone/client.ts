@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { Agent, type Dispatcher, request } from 'undici'
 import { keystoneV3Base } from '../config/auth.js'
@@ -126,6 +127,8 @@ export class KeystoneClient {
     this.timeoutMs = opts.timeoutMs ?? 30_000
     this.backendHeader = (opts.backendHeader ?? 'x-backend').toLowerCase()
     this.signal = opts.signal
+    // every in-flight request listens on the signal: many concurrent requests are normal here
+    if (opts.signal) setMaxListeners(10_000, opts.signal)
   }
 
   private async send(
