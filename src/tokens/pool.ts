@@ -1,4 +1,15 @@
-import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeSync,
+} from 'node:fs'
 import { UsageError } from '../errors.js'
 
 /**
@@ -62,6 +73,7 @@ export class PoolWriter {
 
   constructor(path: string, opts: { truncate?: boolean } = {}) {
     this.path = path
+    if (!opts.truncate) dropTornTail(path)
     try {
       this.fd = openSync(path, opts.truncate ? 'w' : 'a', 0o600)
       fchmodSync(this.fd, 0o600)
@@ -76,7 +88,9 @@ export class PoolWriter {
   }
 
   append(entry: PoolEntry): void {
-    writeSync(this.fd, `${JSON.stringify(entry)}\n`)
+    const buf = Buffer.from(`${JSON.stringify(entry)}\n`)
+    let off = 0
+    while (off < buf.length) off += writeSync(this.fd, buf, off)
   }
 
   close(): void {
@@ -86,6 +100,53 @@ export class PoolWriter {
       /* not a regular file */
     }
     closeSync(this.fd)
+  }
+}
+
+/**
+ * Before appending to an existing pool, cut off a torn last line (a crash mid-write leaves one without its
+ * newline), so the next record starts on a line of its own instead of gluing onto the fragment.
+ */
+function dropTornTail(path: string): void {
+  let fd: number
+  try {
+    fd = openSync(path, 'r+')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return
+    throw new UsageError(`cannot write token pool ${path}: ${code ?? (err as Error).message}`, {
+      hint: 'check the path and its permissions.',
+    })
+  }
+  try {
+    const size = fstatSync(fd).size
+    if (size === 0) return
+    // scan back from the end for the last newline, a block at a time
+    const block = Buffer.alloc(4096)
+    let end = size
+    while (end > 0) {
+      const start = Math.max(0, end - block.length)
+      const n = readSync(fd, block, 0, end - start, start)
+      const at = block.subarray(0, n).lastIndexOf(0x0a)
+      if (at >= 0 || start === 0) {
+        const cut = at >= 0 ? start + at + 1 : 0
+        if (cut < size) {
+          const first = Buffer.alloc(1)
+          readSync(fd, first, 0, 1, cut)
+          // only ever cut what looks like a torn pool record, never someone else's data
+          if (first[0] !== 0x7b /* { */) {
+            throw new UsageError(`${path} does not look like a token pool (its last line is not a record)`, {
+              hint: 'pass a new file or an existing pool to --out.',
+            })
+          }
+          ftruncateSync(fd, cut)
+        }
+        return
+      }
+      end = start
+    }
+  } finally {
+    closeSync(fd)
   }
 }
 

@@ -1,0 +1,386 @@
+#!/usr/bin/env node
+// Benchmark: `idtool revoke-bulk --count N` on the lab, side by side in one run with
+//   1. Keystone's own ceiling at the same concurrency, measured by independent C load tools sending the same
+//      requests through the same haproxy:
+//      - issue:  `ab -k -c C` POSTing the same token-method body (POST /v3/auth/tokens?nocatalog), N/2
+//                requests before and N/2 after idtool; ceiling = all 201s / both runs' time;
+//      - revoke: `wrk -t1 -c C -d Ds` with a Lua script that sends DELETE /v3/auth/tokens with a distinct
+//                X-Subject-Token per request, walking a list of fresh tokens (each revoked once). wrk runs for
+//                a fixed time (its thread:stop() does not end the run early) and the list is longer than
+//                what it can revoke in that time; D s before and D s after idtool; ceiling = answered
+//                DELETEs / wrk's measured durations.
+//   2. one-process-per-token shell loops, sequential, on small samples, extrapolated as rates:
+//      - classic: `openstack token issue` (a fresh process authenticating with the password, like the old
+//        `keystone token-get`) then `curl -X DELETE`, per token;
+//      - curl-password: `curl` POST with the password, then `curl -X DELETE`;
+//      - curl-token: `curl` POST with the token method (the fastest a shell loop can be), then `curl -X DELETE`.
+// Goals: idtool >= 90 % of the ceiling, >= 20x the classic loop (the other loops are shown for context).
+//
+// Fairness: revocations get slower as revocation events pile up, and the machine's background load drifts,
+// so each ceiling is measured half before and half after idtool's run (ab, wrk | idtool | wrk, ab),
+// bracketing the conditions idtool ran in. On a shared 2-core machine single runs still vary by 10-20 %.
+// Every run adds about count + 2 * (wrk seconds x revoke rate) + the shell loops' revocation events
+// (Keystone prunes them after about 1.5 h).
+//
+// Usage: npm run build && node bench/revoke-bulk.mjs [--count 2000] [--concurrency 4] [--wrk-seconds 8]
+//        [--wrk-tokens 1500] [--shell 50] [--classic 10]
+// Secrets (the admin token, issued tokens) only ever go to 0600 files in a private temporary directory that
+// is removed at the end; nothing secret is printed.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { isLoopbackUrl } from '../dist/config/auth.js'
+import { resolveAuthOrLab } from '../dist/config/target.js'
+import { openSession } from '../dist/keystone/session.js'
+import { defaultLabDir, LAB_CLOUD, labPaths } from '../dist/lab/layout.js'
+import { issueTokens } from '../dist/tokens/issue.js'
+import { readPool } from '../dist/tokens/pool.js'
+import { revokeBulk } from '../dist/tokens/revoke.js'
+
+const { values: args } = parseArgs({
+  options: {
+    count: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '4' },
+    'wrk-seconds': { type: 'string', default: '8' },
+    'wrk-tokens': { type: 'string', default: '1500' },
+    shell: { type: 'string', default: '50' },
+    classic: { type: 'string', default: '10' },
+  },
+})
+const COUNT = Number(args.count)
+const C = Number(args.concurrency)
+const WRK_S = Number(args['wrk-seconds'])
+const K = Number(args['wrk-tokens'])
+const SHELL = Number(args.shell)
+const CLASSIC = Number(args.classic)
+for (const [k, v] of Object.entries({ COUNT, C, K, SHELL, CLASSIC, WRK_S })) {
+  if (!Number.isInteger(v) || v < 1 || v > 20_000) throw new Error(`bad ${k}: ${v}`)
+}
+
+const log = (m) => process.stderr.write(`[bench] ${m}\n`)
+
+/** Run a program, capture its output; bounded by a timeout. */
+function run(cmd, argv, { timeoutMs = 300_000, env } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, ms: performance.now() - t0 })
+    })
+  })
+}
+
+const settings = resolveAuthOrLab({ flags: {}, env: process.env })
+if (!isLoopbackUrl(settings.authUrl))
+  throw new Error(`the bench runs against the lab only, not ${settings.authUrl}`)
+for (const tool of ['ab', 'wrk', 'curl', 'bash']) {
+  if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) throw new Error(`${tool} is not installed`)
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'idtool-bench-revoke-'))
+const secret = (name, text) => {
+  const p = join(dir, name)
+  writeFileSync(p, text, { mode: 0o600 })
+  return p
+}
+const session = await openSession(settings, { connections: C, timeoutMs: 30_000 })
+const base = session.client.base
+const eventsNow = async () => (await session.client.listRevocationEvents(session.caller.token)).length
+
+/** Fresh tokens for the wrk runs (token method, like idtool's), as a 0600 list file. */
+async function freshTokens(name, n) {
+  const pool = join(dir, `${name}.jsonl`)
+  const r = await issueTokens({ session, count: n, out: pool, concurrency: C })
+  if (r.issued !== n) throw new Error(`could only issue ${r.issued} of ${n} tokens for ${name}`)
+  return secret(
+    `${name}.txt`,
+    `${readPool(pool)
+      .map((e) => e.token)
+      .join('\n')}\n`,
+  )
+}
+
+const WRK_LUA = `
+-- DELETE /v3/auth/tokens, a distinct X-Subject-Token per request; GET /v3 fillers if the list is used up
+-- (never counted; reported as exhausted). Counters are globals so done() can read them with thread:get().
+local tokens, n, idx = {}, 0, 0
+local auth, path
+answered, revoked, other, exhausted = 0, 0, 0, 0
+function init(args)
+  for line in io.lines(args[1]) do if #line > 0 then tokens[#tokens + 1] = line end end
+  n = #tokens
+  local f = io.open(args[2]); auth = f:read("*l"); f:close()
+  path = args[3]
+end
+function request()
+  idx = idx + 1
+  if idx <= n then
+    return wrk.format("DELETE", path, { ["X-Auth-Token"] = auth, ["X-Subject-Token"] = tokens[idx] })
+  end
+  exhausted = 1
+  return wrk.format("GET", "/v3", {})
+end
+function response(status, headers, body)
+  if status == 204 or status == 404 then
+    answered = answered + 1
+    if status == 204 then revoked = revoked + 1 end
+  elseif status ~= 200 then
+    other = other + 1
+  end
+end
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function done(summary, latency, requests)
+  local t = threads[1]
+  io.write(string.format('WRKRESULT {"durationUs":%d,"answered":%d,"revoked":%d,"other":%d,"exhausted":%d,"errors":%d}\\n',
+    summary.duration, t:get("answered"), t:get("revoked"), t:get("other"), t:get("exhausted"),
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+`
+
+async function wrkRevoke(tokensFile) {
+  const lua = secret('revoke.lua', WRK_LUA)
+  const auth = secret('auth.txt', `${session.caller.token}\n`)
+  const url = new URL(base)
+  const r = await run(
+    'wrk',
+    [
+      '-t1',
+      `-c${C}`,
+      `-d${WRK_S}s`,
+      '--timeout',
+      '30s',
+      '-s',
+      lua,
+      `${url.origin}/`,
+      '--',
+      tokensFile,
+      auth,
+      `${url.pathname}/auth/tokens`,
+    ],
+    { timeoutMs: 180_000 },
+  )
+  const m = /WRKRESULT (\{.*\})/.exec(r.stdout)
+  if (!m) throw new Error(`wrk failed (${r.code}): ${r.stderr.slice(0, 300)}`)
+  const j = JSON.parse(m[1])
+  if (j.exhausted)
+    log(`wrk used up its ${K} tokens: the revoke ceiling is underestimated, raise --wrk-tokens`)
+  if (j.other || j.errors) log(`wrk: ${j.other} unexpected statuses, ${j.errors} socket errors`)
+  return { ...j, rate: j.answered / (j.durationUs / 1e6) }
+}
+
+const scopeJson = (sc) => ({ project: { name: sc.projectName, domain: { name: sc.projectDomainName } } })
+
+async function abIssue(n) {
+  const body = secret(
+    'issue.json',
+    JSON.stringify({
+      auth: {
+        identity: { methods: ['token'], token: { id: session.caller.token } },
+        ...(session.scope ? { scope: scopeJson(session.scope) } : {}),
+      },
+    }),
+  )
+  const r = await run('ab', [
+    '-q',
+    '-k',
+    '-n',
+    String(n),
+    '-c',
+    String(C),
+    '-p',
+    body,
+    '-T',
+    'application/json',
+    `${base}/auth/tokens?nocatalog`,
+  ])
+  const num = (re) => Number(re.exec(r.stdout)?.[1] ?? Number.NaN)
+  const complete = num(/Complete requests:\s+(\d+)/)
+  const non2xx = /Non-2xx responses:\s+(\d+)/.exec(r.stdout)?.[1] ?? '0'
+  const failed = num(/Failed requests:\s+(\d+)/)
+  const seconds = num(/Time taken for tests:\s+([\d.]+)/)
+  if (r.code !== 0 || !Number.isFinite(seconds))
+    throw new Error(`ab failed (${r.code}): ${r.stderr.slice(0, 300)}`)
+  if (Number(non2xx) || failed) log(`ab: ${non2xx} non-2xx, ${failed} failed of ${complete}`)
+  return { complete, ok: complete - Number(non2xx), rate: (complete - Number(non2xx)) / seconds, seconds }
+}
+
+/**
+ * One process per token, sequential, as operators do it: `issueCmd` prints one token per run (a fresh process
+ * each time), then `curl -X DELETE` per token. Tokens and credentials go through 0600 files, never argv.
+ */
+async function shellLoop(name, n, issueCmd, env = {}) {
+  const auth = secret('auth.h', `X-Auth-Token: ${session.caller.token}\n`)
+  const list = join(dir, `${name}-tokens.txt`)
+  const issueScript = secret(
+    `${name}-issue.sh`,
+    `set -u; umask 077; : > "${list}"
+for i in $(seq 1 ${n}); do
+  ${issueCmd} >> "${list}"
+done
+`,
+  )
+  const revokeScript = secret(
+    `${name}-revoke.sh`,
+    `set -u; umask 077; ok=0
+while read -r t; do
+  printf 'X-Subject-Token: %s\\n' "$t" > "${dir}/subject.h"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H @"${auth}" -H @"${dir}/subject.h" '${base}/auth/tokens')
+  [ "$code" = 204 ] && ok=$((ok+1))
+done < "${list}"
+echo "revoked=$ok"
+`,
+  )
+  const iss = await run('bash', [issueScript], { timeoutMs: 600_000, env })
+  const issued = readFileSync(list, 'utf8').split('\n').filter(Boolean).length
+  const rev = await run('bash', [revokeScript], { timeoutMs: 300_000 })
+  const revoked = Number(/revoked=(\d+)/.exec(rev.stdout)?.[1] ?? 0)
+  if (issued !== n || revoked !== issued) log(`${name}: issued ${issued} of ${n}, revoked ${revoked}`)
+  return {
+    name,
+    n,
+    issued,
+    revoked,
+    issueRate: issued / (iss.ms / 1000),
+    revokeRate: revoked / (rev.ms / 1000),
+    pairRate: Math.min(issued, revoked) / ((iss.ms + rev.ms) / 1000),
+  }
+}
+
+function curlIssue(bodyFile) {
+  return `curl -s -o /dev/null -D - -X POST -H 'Content-Type: application/json' --data @"${bodyFile}" '${base}/auth/tokens?nocatalog' | grep -i '^x-subject-token:' | cut -d' ' -f2 | tr -d '\\r'`
+}
+
+const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
+try {
+  const e0 = await eventsNow()
+  log(`lab ${base}, concurrency ${C}, ${e0} revocation events at the start`)
+  log(`issuing ${2 * K} tokens for the wrk revoke ceiling (wrk revokes what it can in ${WRK_S} s)`)
+  const beforeList = await freshTokens('wrk-before', K)
+  const afterList = await freshTokens('wrk-after', K)
+
+  const half = Math.ceil(COUNT / 2)
+  log(`ab: issue ceiling, first half (${half} token-method POSTs)`)
+  const abBefore = await abIssue(half)
+  log(`wrk: revoke ceiling, first half (${WRK_S} s)`)
+  const wrkBefore = await wrkRevoke(beforeList)
+  log(`idtool revoke-bulk --count ${COUNT} --concurrency ${C}`)
+  const idt = await revokeBulk({
+    session,
+    count: COUNT,
+    ledger: join(dir, 'ledger.jsonl'),
+    concurrency: C,
+    countEvents: false,
+  })
+  if (idt.failed) log(`idtool: ${idt.failed} failed`)
+  log(`wrk: revoke ceiling, second half (${WRK_S} s)`)
+  const wrkAfter = await wrkRevoke(afterList)
+  log(`ab: issue ceiling, second half (${half} token-method POSTs)`)
+  const abAfter = await abIssue(half)
+  const ab = {
+    ok: abBefore.ok + abAfter.ok,
+    rate: (abBefore.ok + abAfter.ok) / (abBefore.seconds + abAfter.seconds),
+  }
+
+  const lab = labPaths(defaultLabDir())
+  log(`classic loop: ${CLASSIC} x (openstack token issue; curl -X DELETE)`)
+  const classic = await shellLoop('classic', CLASSIC, 'openstack token issue -f value -c id', {
+    OS_CLIENT_CONFIG_FILE: lab.cloudsYaml,
+    OS_CLOUD: LAB_CLOUD,
+  })
+  const pwBody = secret(
+    'password.json',
+    JSON.stringify({
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: {
+            user: {
+              name: settings.username,
+              domain: { name: settings.userDomainName },
+              password: settings.password,
+            },
+          },
+        },
+        ...(session.scope ? { scope: scopeJson(session.scope) } : {}),
+      },
+    }),
+  )
+  log(`curl loop, password method: ${SHELL} x (curl POST; curl -X DELETE)`)
+  const curlPw = await shellLoop('curl-password', SHELL, curlIssue(pwBody))
+  log(`curl loop, token method: ${SHELL} x (curl POST; curl -X DELETE)`)
+  const curlTok = await shellLoop('curl-token', SHELL, curlIssue(join(dir, 'issue.json')))
+  const e1 = await eventsNow()
+
+  const wrkRevoked = wrkBefore.revoked + wrkAfter.revoked
+  const ours = wrkRevoked + idt.revoked + classic.revoked + curlPw.revoked + curlTok.revoked
+  const foreign = e1 - e0 - ours
+  const revokeCeiling =
+    (wrkBefore.answered + wrkAfter.answered) / ((wrkBefore.durationUs + wrkAfter.durationUs) / 1e6)
+  const idtPair = idt.issued / (idt.durationMs / 1000)
+  const loops = [classic, curlPw, curlTok]
+  const out = []
+  const pct = (a, b) => `${fmt((100 * a) / b, 0)}%`
+  out.push(`revoke-bulk benchmark: ${COUNT} tokens, concurrency ${C}, lab ${base}, ${e0} events at the start`)
+  out.push('')
+  out.push("vs Keystone's own ceiling at the same concurrency, same requests, same run:")
+  out.push(
+    `  ${'operation'.padEnd(8)}${'idtool/s'.padStart(10)}${'ceiling/s'.padStart(11)}${'idtool/ceiling'.padStart(16)}  ceiling measured with`,
+  )
+  out.push(
+    `  ${'issue'.padEnd(8)}${fmt(idt.issueRatePerSec).padStart(10)}${fmt(ab.rate).padStart(11)}${pct(idt.issueRatePerSec, ab.rate).padStart(16)}  ab -k -c${C}, token-method POST, ${half} before (${fmt(abBefore.rate)}/s) + ${half} after (${fmt(abAfter.rate)}/s)`,
+  )
+  out.push(
+    `  ${'revoke'.padEnd(8)}${fmt(idt.revokeRatePerSec).padStart(10)}${fmt(revokeCeiling).padStart(11)}${pct(idt.revokeRatePerSec, revokeCeiling).padStart(16)}  wrk -t1 -c${C} + Lua, distinct tokens, ${WRK_S} s before (${fmt(wrkBefore.rate)}/s) + ${WRK_S} s after (${fmt(wrkAfter.rate)}/s)`,
+  )
+  out.push('')
+  out.push(
+    `vs one process per token, sequential (issue+revoke per token; idtool ${fmt(idtPair)}/s end to end):`,
+  )
+  for (const l of loops) {
+    out.push(
+      `  ${l.name.padEnd(14)} n=${String(l.n).padEnd(4)} issue ${fmt(l.issueRate).padStart(6)}/s  revoke ${fmt(l.revokeRate).padStart(6)}/s  per token ${fmt(l.pairRate, 2).padStart(6)}/s  idtool is ${fmt(idtPair / l.pairRate)}x`,
+    )
+  }
+  out.push(
+    '  (classic = `openstack token issue` + `curl -X DELETE`; curl-password = curl POST with the password;',
+  )
+  out.push('   curl-token = curl POST with the token method, the fastest a shell loop can be)')
+  out.push('')
+  const okIssue = idt.issueRatePerSec >= 0.9 * ab.rate
+  const okRevoke = idt.revokeRatePerSec >= 0.9 * revokeCeiling
+  out.push(
+    `goal >= 90% of the ceiling: issue ${okIssue ? 'met' : 'MISSED'}, revoke ${okRevoke ? 'met' : 'MISSED'}`,
+  )
+  out.push(
+    `goal >= 20x the classic loop: ${idtPair >= 20 * classic.pairRate ? 'met' : 'MISSED'} (${fmt(idtPair / classic.pairRate)}x; ` +
+      `${fmt(idtPair / curlPw.pairRate)}x curl-password, ${fmt(idtPair / curlTok.pairRate)}x curl-token)`,
+  )
+  out.push(
+    `idtool: issued ${idt.issued}, revoked ${idt.revoked}, failed ${idt.failed} in ${fmt(idt.durationMs / 1000)} s`,
+  )
+  out.push(`revocation events: ${e0} -> ${e1} (+${e1 - e0}; this bench revoked ${ours})`)
+  if (foreign !== 0) {
+    out.push(
+      `WARNING: the event count also changed by ${foreign} from outside this bench (another run on the lab, or pruning):`,
+    )
+    out.push('         the ceilings and idtool may have run at different event counts; rerun on a quiet lab.')
+  }
+  process.stdout.write(`${out.join('\n')}\n`)
+} finally {
+  await session.close()
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,395 @@
+#!/usr/bin/env node
+// Benchmark: idtool's validation load engine side by side with wrk, `ab -k` and autocannon, against one
+// fast local target (the lab's haproxy calibration frontend, which answers 200 by itself), in one run.
+//
+//   npm run build && node bench/validate-vs-wrk.mjs [--url http://127.0.0.1:8080/] [--connections 20]
+//       [--seconds 2] [--rounds 3] [--rate 2000,10000] [--million 1000000]
+//
+// It measures and prints, with ratios against the goals of issue 4:
+//   1. max throughput on one core (each generator pinned with `taskset -c 0` when available), same
+//      connections, keep-alive: goal idtool >= autocannon and >= 60% of wrk (best of --rounds);
+//   2. CPU time per request at fixed rates (--rate, same connections): goal <= 2x wrk's (median) at
+//      the first (moderate) rate; further rates show how the cost per request falls with the rate;
+//   3. the p50 latency each tool reports at those rates: goal within 10% of wrk's at the first one;
+//   4. memory growth of the engine over --million requests: goal < 20 MB.
+// wrk has no rate option: a Lua delay() paces each connection at rate/connections per second. ab has no
+// rate option at all, so it only takes part in (1). Every tool sends the same two token headers.
+
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const SELF = fileURLToPath(import.meta.url)
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1] : dflt
+}
+
+// token-sized header values (a Fernet token is ~180 characters), the same for every tool
+const CALLER = 'gAAAAA'.padEnd(183, 'c')
+// seconds of unmeasured warm-up of the Node tools (JIT) before each measured run
+const WARM_S = 1
+const SUBJECT = 'gAAAAA'.padEnd(183, 's')
+
+// ---------------------------------------------------------------------------------------------------
+// child mode: one generator run in this process, result as JSON on stdout
+// ---------------------------------------------------------------------------------------------------
+
+async function child(kind, url, connections, seconds, rate, million) {
+  const engine = () => import('../dist/load/validate.js')
+  const tokens = Array.from({ length: 100 }, (_, i) => ({
+    token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
+  }))
+  const base = {
+    url,
+    callerToken: CALLER,
+    tokens,
+    method: 'GET',
+    nocatalog: false,
+    keepalive: true,
+    timeoutMs: 10_000,
+    warmupMs: 0,
+    backendHeader: 'x-backend',
+    connections,
+  }
+  if (kind === 'idtool-closed' || kind === 'idtool-open') {
+    const { runValidateBench } = await engine()
+    const open = kind === 'idtool-open'
+    const settings = {
+      ...base,
+      model: open ? 'open' : 'closed',
+      concurrency: open ? null : connections,
+      rate: open ? rate : null,
+    }
+    // a short unmeasured run first, so that both Node tools are measured with their code optimised
+    await runValidateBench({ ...settings, durationMs: WARM_S * 1000 })
+    const c0 = process.cpuUsage()
+    const r = await runValidateBench({ ...settings, durationMs: seconds * 1000 })
+    const cpu = process.cpuUsage(c0)
+    return {
+      requests: r.requests.total,
+      errors: r.requests.errors,
+      rps: r.throughput.rps,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      p50Ms: (open ? r.latencyUncorrectedMs : r.latencyMs).p50,
+      p50CorrectedMs: r.latencyMs.p50,
+      late: r.requests.late ?? 0,
+    }
+  }
+  if (kind === 'autocannon-closed' || kind === 'autocannon-open') {
+    const { default: autocannon } = await import('autocannon')
+    const settings = {
+      url,
+      connections,
+      headers: { 'x-auth-token': CALLER, 'x-subject-token': SUBJECT },
+      ...(kind === 'autocannon-open' ? { overallRate: rate } : {}),
+    }
+    await autocannon({ ...settings, duration: WARM_S })
+    const c0 = process.cpuUsage()
+    const r = await autocannon({ ...settings, duration: seconds })
+    const cpu = process.cpuUsage(c0)
+    return {
+      requests: r.requests.total,
+      errors: r.errors + r.timeouts + r.non2xx,
+      rps: r.requests.total / r.duration,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      p50Ms: r.latency.p50,
+    }
+  }
+  if (kind === 'timer-floor') {
+    const n = seconds * 1000
+    const c0 = process.cpuUsage()
+    await new Promise((resolve) => {
+      let i = 0
+      const tick = () => (++i < n ? setTimeout(tick, 1) : resolve())
+      setTimeout(tick, 1)
+    })
+    const cpu = process.cpuUsage(c0)
+    return { cpuUsPerWake: (cpu.user + cpu.system) / n }
+  }
+  if (kind === 'memory') {
+    const { runValidateBench } = await engine()
+    const gc = globalThis.gc ?? (() => {})
+    let baseline = null
+    let peakRss = 0
+    const r = await runValidateBench(
+      { ...base, model: 'closed', concurrency: connections, rate: null, requests: million },
+      {
+        progressIntervalMs: 250,
+        onProgress: (p) => {
+          peakRss = Math.max(peakRss, process.memoryUsage().rss)
+          if (!baseline && p.completed >= Math.min(100_000, million / 10)) {
+            gc()
+            baseline = { at: p.completed, ...process.memoryUsage() }
+          }
+        },
+      },
+    )
+    gc()
+    const end = process.memoryUsage()
+    return {
+      requests: r.requests.total,
+      errors: r.requests.errors,
+      rps: r.throughput.rps,
+      baselineAt: baseline?.at ?? 0,
+      heapGrowthMB: (end.heapUsed - (baseline?.heapUsed ?? end.heapUsed)) / 2 ** 20,
+      rssGrowthMB: (end.rss - (baseline?.rss ?? end.rss)) / 2 ** 20,
+      baselineRssMB: (baseline?.rss ?? 0) / 2 ** 20,
+      endRssMB: end.rss / 2 ** 20,
+      peakRssMB: peakRss / 2 ** 20,
+    }
+  }
+  throw new Error(`unknown child kind ${kind}`)
+}
+
+if (process.argv[2] === '--child') {
+  const [, , , kind, url, c, s, rate, million] = process.argv
+  const out = await child(kind, url, Number(c), Number(s), Number(rate), Number(million))
+  process.stdout.write(`${JSON.stringify(out)}\n`)
+  process.exit(0)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// parent mode
+// ---------------------------------------------------------------------------------------------------
+
+const URL_ = arg('url', 'http://127.0.0.1:8080/')
+const C = Number(arg('connections', '20'))
+const SECONDS = Number(arg('seconds', '2'))
+const ROUNDS = Number(arg('rounds', '3'))
+const RATES = arg('rate', '2000,10000').split(',').map(Number)
+const MILLION = Number(arg('million', '1000000'))
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
+const TASKSET = has('taskset') && spawnSync('taskset', ['-c', '0', 'true']).status === 0
+const HAS_WRK = has('wrk')
+const HAS_AB = has('ab')
+const HAS_TIME = has('/usr/bin/time')
+const tmp = mkdtempSync(join(tmpdir(), 'idtool-bench-vs-'))
+
+function run(cmd, args, { pin = false } = {}) {
+  const full = pin && TASKSET ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args]
+  return new Promise((resolve, reject) => {
+    const p = spawn(full[0], full[1], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d) => {
+      out += d
+    })
+    p.stderr.on('data', (d) => {
+      err += d
+    })
+    const timer = setTimeout(() => p.kill('SIGKILL'), 600_000)
+    p.on('error', reject)
+    p.on('close', (code) => {
+      clearTimeout(timer)
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(0, 500)}`))
+      else resolve({ out, err })
+    })
+  })
+}
+
+/** Run a command under /usr/bin/time; returns its output and its CPU seconds. */
+async function timed(cmd, args, opts) {
+  if (!HAS_TIME) return { ...(await run(cmd, args, opts)), cpuMs: Number.NaN }
+  const f = join(tmp, 'time.txt')
+  const r = await run('/usr/bin/time', ['-o', f, '-f', '%U %S', cmd, ...args], opts)
+  const [u, s] = readFileSync(f, 'utf8').trim().split(/\s+/).slice(-2).map(Number)
+  return { ...r, cpuMs: (u + s) * 1000 }
+}
+
+function nodeChild(kind, { pin = false, rate = RATES[0], seconds = SECONDS, gc = false } = {}) {
+  const args = [
+    ...(gc ? ['--expose-gc'] : []),
+    SELF,
+    '--child',
+    kind,
+    URL_,
+    String(C),
+    String(seconds),
+    String(rate),
+    String(MILLION),
+  ]
+  return run(process.execPath, args, { pin }).then((r) => JSON.parse(r.out.trim().split('\n').at(-1)))
+}
+
+function toMs(v, unit) {
+  const n = Number(v)
+  return unit === 'us' ? n / 1000 : unit === 's' ? n * 1000 : n
+}
+
+function parseWrk(out) {
+  const rps = Number(/Requests\/sec:\s*([\d.]+)/.exec(out)?.[1])
+  const total = Number(/(\d+) requests in/.exec(out)?.[1])
+  const m = /50%\s+([\d.]+)(us|ms|s)\b/.exec(out)
+  const errs = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out)
+  return { rps, requests: total, p50Ms: m ? toMs(m[1], m[2]) : Number.NaN, note: errs ? errs[0] : '' }
+}
+
+const headerArgs = ['-H', `X-Auth-Token: ${CALLER}`, '-H', `X-Subject-Token: ${SUBJECT}`]
+
+async function wrk({ pin, rate, seconds = SECONDS }) {
+  const args = ['-t1', `-c${C}`, `-d${seconds}s`, '--latency', ...headerArgs]
+  if (rate) {
+    const lua = join(tmp, 'pace.lua')
+    // each connection waits connections/rate seconds between its requests
+    writeFileSync(lua, `function delay()\n  return ${Math.round((C * 1000) / rate)}\nend\n`)
+    args.push('-s', lua)
+  }
+  const r = await timed('wrk', [...args, URL_], { pin })
+  return { ...parseWrk(r.out), cpuMs: r.cpuMs }
+}
+
+async function ab({ pin }) {
+  // -t before -n: -t alone would cap the run at 50,000 requests
+  const r = await timed(
+    'ab',
+    ['-k', '-q', '-c', String(C), '-t', String(SECONDS), '-n', '100000000', ...headerArgs, URL_],
+    {
+      pin,
+    },
+  )
+  const rps = Number(/Requests per second:\s*([\d.]+)/.exec(r.out)?.[1])
+  const requests = Number(/Complete requests:\s*(\d+)/.exec(r.out)?.[1])
+  const failed = Number(/Failed requests:\s*(\d+)/.exec(r.out)?.[1])
+  return { rps, requests, errors: failed, cpuMs: r.cpuMs }
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : Number.NaN
+}
+const best = (xs) => {
+  const ok = xs.filter((x) => Number.isFinite(x))
+  return ok.length ? Math.max(...ok) : Number.NaN
+}
+const f0 = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a')
+const f3 = (n) => (Number.isFinite(n) ? n.toFixed(3) : 'n/a')
+const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a')
+const verdict = (ok) => (ok ? 'PASS' : 'MISS')
+
+async function fixedRate(rate, goals) {
+  const fr = { idtool: [], wrk: [], autocannon: [] }
+  const secs = SECONDS + 1
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (HAS_WRK) fr.wrk.push(await wrk({ pin: false, rate, seconds: secs }))
+    fr.autocannon.push(await nodeChild('autocannon-open', { rate, seconds: secs }))
+    fr.idtool.push(await nodeChild('idtool-open', { rate, seconds: secs }))
+    process.stderr.write(`fixed rate ${rate}/s: round ${round}/${ROUNDS} done\n`)
+  }
+  const cpuPer = (r) => (r.cpuMs * 1000) / r.requests
+  const F = Object.fromEntries(
+    Object.entries(fr).map(([k, v]) => [
+      k,
+      {
+        rps: median(v.map((r) => r.requests / secs)),
+        cpuUs: median(v.map(cpuPer)),
+        p50: median(v.map((r) => r.p50Ms)),
+        p50c: median(v.map((r) => r.p50CorrectedMs)),
+      },
+    ]),
+  )
+  console.log(`2. CPU time per request at a fixed ${rate} requests/s, ${C} connections (median of rounds)`)
+  console.log(
+    `   (wrk: whole process via /usr/bin/time; Node tools: process.cpuUsage() around the measured run, after a ${WARM_S} s warm-up run)`,
+  )
+  for (const k of ['wrk', 'autocannon', 'idtool']) {
+    console.log(
+      `   ${k.padEnd(11)} ${f1(F[k].cpuUs).padStart(7)} µs/request  at ${f0(F[k].rps)} req/s  [${fr[k].map((r) => f1(cpuPer(r))).join(', ')}]`,
+    )
+  }
+  const rc = F.idtool.cpuUs / F.wrk.cpuUs
+  console.log(
+    `   idtool / wrk = ${f3(rc)}   goal <= 2.0   ${goals ? verdict(rc <= 2) : '(no goal at this rate)'}\n`,
+  )
+
+  console.log(`3. p50 latency reported at a fixed ${rate} requests/s (ms, median of rounds)`)
+  console.log(`   wrk         ${f3(F.wrk.p50)}   [${fr.wrk.map((r) => f3(r.p50Ms)).join(', ')}]`)
+  console.log(
+    `   autocannon  ${f3(F.autocannon.p50)}   [${fr.autocannon.map((r) => f3(r.p50Ms)).join(', ')}] (autocannon reports whole ms)`,
+  )
+  console.log(
+    `   idtool      ${f3(F.idtool.p50)} from actual send (like wrk)   [${fr.idtool.map((r) => f3(r.p50Ms)).join(', ')}]`,
+  )
+  console.log(
+    `   idtool      ${f3(F.idtool.p50c)} from intended send (coordinated-omission corrected; includes the ~1 ms timer granularity of the schedule)`,
+  )
+  console.log(`   idtool late sends per round: [${fr.idtool.map((r) => r.late).join(', ')}]`)
+  const dp = Math.abs(F.idtool.p50 - F.wrk.p50) / F.wrk.p50
+  console.log(
+    `   |idtool - wrk| / wrk = ${f3(dp)} (${f3(Math.abs(F.idtool.p50 - F.wrk.p50))} ms)   goal <= 0.10   ${goals ? verdict(dp <= 0.1) : '(no goal at this rate)'}\n`,
+  )
+}
+
+async function main() {
+  // the target must be up: this is the lab's haproxy calibration frontend
+  const probe = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', URL_])
+  if (String(probe.stdout) !== '200') {
+    console.error(`${URL_} does not answer 200: start the lab (idtool lab up) or pass --url`)
+    process.exit(2)
+  }
+  const cores = spawnSync('nproc').stdout.toString().trim()
+  console.log(
+    `target ${URL_}, ${C} connections, keep-alive, ${SECONDS} s runs, ${ROUNDS} rounds, ${cores} cores`,
+  )
+  console.log(
+    `load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (shared machine: figures are noisy)`,
+  )
+  console.log(
+    `one core: ${TASKSET ? 'taskset -c 0' : 'taskset unavailable, not pinned'}; node ${process.version}\n`,
+  )
+
+  // 1. max throughput on one core, interleaved rounds, best of each tool
+  const tp = { idtool: [], wrk: [], ab: [], autocannon: [] }
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (HAS_WRK) tp.wrk.push((await wrk({ pin: true })).rps)
+    if (HAS_AB) tp.ab.push((await ab({ pin: true })).rps)
+    tp.autocannon.push((await nodeChild('autocannon-closed', { pin: true })).rps)
+    const id = await nodeChild('idtool-closed', { pin: true })
+    tp.idtool.push(id.rps)
+    if (id.errors) console.log(`  (idtool round ${round}: ${id.errors} errors)`)
+    process.stderr.write(`throughput round ${round}/${ROUNDS} done\n`)
+  }
+  const T = Object.fromEntries(Object.entries(tp).map(([k, v]) => [k, best(v)]))
+  console.log('1. Max throughput on one core (requests/s, best of rounds; all rounds in brackets)')
+  for (const k of ['wrk', 'ab', 'autocannon', 'idtool']) {
+    console.log(`   ${k.padEnd(11)} ${f0(T[k]).padStart(9)}   [${tp[k].map(f0).join(', ')}]`)
+  }
+  const rA = T.idtool / T.autocannon
+  const rW = T.idtool / T.wrk
+  console.log(`   idtool / autocannon = ${f3(rA)}   goal >= 1.0   ${verdict(rA >= 1)}`)
+  console.log(`   idtool / wrk        = ${f3(rW)}   goal >= 0.6   ${verdict(rW >= 0.6)}`)
+  console.log(`   idtool / ab -k      = ${f3(T.idtool / T.ab)}\n`)
+
+  // 2 + 3. fixed rates: CPU per request and p50 (the first rate is the "moderate" one of the goals)
+  for (const rate of RATES) await fixedRate(rate, rate === RATES[0])
+  const tick = await nodeChild('timer-floor', { seconds: 2 })
+  console.log(
+    `   context: a bare Node process waking on a 1 ms timer costs ${f1(tick.cpuUsPerWake)} µs of CPU per wake-up on this machine`,
+  )
+  console.log(
+    '   (an open-model generator wakes about once per request for its schedule and once per answer)\n',
+  )
+
+  // 4. memory over a million requests
+  const m = await nodeChild('memory', { gc: true })
+  console.log(
+    `4. Memory over ${f0(m.requests)} requests (closed model, ${C} connections, ${f0(m.rps)} req/s, ${m.errors} errors)`,
+  )
+  console.log(
+    `   after ${f0(m.baselineAt)} requests: RSS ${f1(m.baselineRssMB)} MB; at the end: RSS ${f1(m.endRssMB)} MB (peak ${f1(m.peakRssMB)} MB)`,
+  )
+  console.log(
+    `   growth: heap ${f1(m.heapGrowthMB)} MB, RSS ${f1(m.rssGrowthMB)} MB   goal < 20 MB   ${verdict(Math.max(m.heapGrowthMB, m.rssGrowthMB) < 20)}`,
+  )
+}
+
+try {
+  await main()
+} finally {
+  rmSync(tmp, { recursive: true, force: true })
+}

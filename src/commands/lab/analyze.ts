@@ -1,0 +1,47 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import { analyzeRevocationDb, labRevocationStore } from '../../lab/revocations.js'
+import { labDirFlag } from '../../lab-flags.js'
+
+export default class LabAnalyze extends BaseCommand {
+  static override summary = "LAB ONLY: update the lab database's planner statistics (SQLite ANALYZE)."
+  static override description =
+    `After \`keystone-manage db_sync\` a SQLite database has no statistics, and SQLite answers
+Keystone's revocation check (issued_before >= ? AND (user_id IS NULL OR ...) AND (audit_id IS NULL OR ...))
+through the user_id index: every event revoked through DELETE /v3/auth/tokens has user_id NULL, so each
+validation walks every newer event and slows down linearly with their number. ANALYZE lets SQLite pick the
+audit_id index and the slowdown disappears. --drop removes the statistics again (sqlite_stat1), back to
+the state db_sync leaves. With the lab on MariaDB this runs ANALYZE TABLE (MariaDB picks the audit_id index
+by itself anyway).
+
+Prints the plan of Keystone's query before and after, with the index it uses.`
+
+  static override examples = [
+    { description: 'Run ANALYZE', command: '<%= config.bin %> <%= command.id %>' },
+    {
+      description: 'Back to no statistics (as db_sync leaves it)',
+      command: '<%= config.bin %> <%= command.id %> --drop',
+    },
+  ]
+
+  static override flags = {
+    drop: Flags.boolean({ description: 'drop the statistics instead (SQLite only)' }),
+    dir: labDirFlag,
+  }
+
+  async run() {
+    const { flags } = await this.parse(LabAnalyze)
+    const r = await analyzeRevocationDb(labRevocationStore(flags.dir), { drop: flags.drop })
+    if (!this.jsonEnabled()) {
+      this.log(
+        `${r.action === 'drop' ? 'dropped the statistics of' : 'analyzed'} ${r.db} ${r.location} (${r.events} revocation events) in ${r.durationMs} ms`,
+      )
+      this.log(
+        `statistics   ${r.statisticsBefore ? 'present' : 'none'} -> ${r.statisticsAfter ? 'present' : 'none'}`,
+      )
+      this.log(`index before ${r.planBefore.indexes.join(', ') || '?'}`)
+      this.log(`index after  ${r.planAfter.indexes.join(', ') || '?'}`)
+    }
+    return r
+  }
+}

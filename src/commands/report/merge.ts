@@ -1,0 +1,64 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import { UsageError } from '../../errors.js'
+import { mergeBenchResults } from '../../gate/index.js'
+import { readResultFile, renderTable } from '../../report/render.js'
+import type { BenchValidateResult } from '../../results/types.js'
+
+export default class ReportMerge extends BaseCommand {
+  static override summary =
+    'Merge bench validate results taken at the same time by several processes or machines.'
+  static override description =
+    `The basis of multi-machine runs: start \`idtool bench validate --out part-N.json\` on several
+machines (or processes) against the same target at the same time, then merge the parts. Latency
+histograms are added exactly (overall, uncorrected and per backend), so the merged percentiles are those
+of one histogram fed every request; counts, status codes and errors are summed; throughput, concurrency,
+connections and rate are summed because the runs overlapped; the duration is the longest one. Cold and
+warm latencies have no histogram in a result: their percentiles are count-weighted averages.
+The merged result records how many results went into it (mergedFrom).`
+
+  static override strict = false
+
+  static override args = {
+    file: Args.string({ description: 'bench validate result files to merge', required: true }),
+  }
+
+  static override examples = [
+    {
+      description: "Merge two machines' runs and render the merged result",
+      command: '<%= config.bin %> <%= command.id %> m1.json m2.json --out merged.json',
+    },
+    {
+      description: 'Print the merged JSON',
+      command: '<%= config.bin %> <%= command.id %> part-*.json --json',
+    },
+  ]
+
+  static override flags = {
+    out: Flags.string({ char: 'o', description: 'write the merged result (JSON) to this file' }),
+  }
+
+  async run(): Promise<BenchValidateResult> {
+    const { argv, flags } = await this.parse(ReportMerge)
+    const files = (argv as string[]).filter((a) => a.length > 0)
+    if (files.length === 0) throw new UsageError('give the result files to merge')
+    const loaded = files.map((f) => readResultFile(f))
+    const parts = loaded.map((l) => l.result) as BenchValidateResult[]
+    const merged = mergeBenchResults(parts)
+    const starts = parts.map((p) => Date.parse(p.startedAt)).filter(Number.isFinite)
+    const shortest = Math.min(...parts.map((p) => p.durationMs))
+    if (starts.length > 1 && Math.max(...starts) - Math.min(...starts) > shortest) {
+      this.warnLine(
+        'the runs did not overlap in time (their starts differ by more than the shortest run): summed throughput overstates what the target sustained',
+      )
+    }
+    if (flags.out) {
+      this.writeOutputFile(flags.out, `${JSON.stringify(merged, null, 2)}\n`)
+      this.info(`merged ${files.length} results into ${flags.out}`)
+      if (!this.jsonEnabled()) this.log(renderTable(merged))
+    } else if (!this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`)
+    }
+    return merged
+  }
+}

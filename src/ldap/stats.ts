@@ -1,0 +1,205 @@
+import type { LeakVerdict } from '../results/types.js'
+import { formatBytes as fmt } from './units.js'
+
+/**
+ * Leak statistics: an ordinary least-squares line through (iteration, bytes) samples, the 95%
+ * confidence interval of its slope from Student's t distribution, and the verdict rules. Pure.
+ */
+
+export type Point = readonly [x: number, y: number]
+
+export interface SlopeFit {
+  n: number
+  slope: number
+  intercept: number
+  /** standard error of the slope */
+  stderr: number
+  /** degrees of freedom, n - 2 */
+  df: number
+  ci95: [number, number]
+}
+
+// --- Student's t ---------------------------------------------------------------------------------
+
+const LANCZOS = [
+  676.5203681218851, -1259.1392167224028, 771.3234287776531, -176.6150291621406, 12.507343278686905,
+  -0.13857109526572012, 9.984369578019572e-6, 1.5056327351493116e-7,
+]
+
+/** ln Γ(x) for x > 0 (Lanczos approximation, g = 7). */
+export function lnGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lnGamma(1 - x)
+  const z = x - 1
+  let a = 0.9999999999998099
+  const t = z + 7.5
+  for (let i = 0; i < LANCZOS.length; i++) a += (LANCZOS[i] as number) / (z + i + 1)
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a)
+}
+
+/** Continued fraction of the regularised incomplete beta function (modified Lentz). */
+function betaContinuedFraction(a: number, b: number, x: number): number {
+  const tiny = 1e-300
+  let c = 1
+  let d = 1 - ((a + b) * x) / (a + 1)
+  if (Math.abs(d) < tiny) d = tiny
+  d = 1 / d
+  let h = d
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2))
+    d = 1 + aa * d
+    if (Math.abs(d) < tiny) d = tiny
+    c = 1 + aa / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    h *= d * c
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1))
+    d = 1 + aa * d
+    if (Math.abs(d) < tiny) d = tiny
+    c = 1 + aa / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    const delta = d * c
+    h *= delta
+    if (Math.abs(delta - 1) < 1e-14) break
+  }
+  return h
+}
+
+/** The regularised incomplete beta function I_x(a, b). */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0
+  if (x >= 1) return 1
+  const front = Math.exp(lnGamma(a + b) - lnGamma(a) - lnGamma(b) + a * Math.log(x) + b * Math.log(1 - x))
+  if (x < (a + 1) / (a + b + 2)) return (front * betaContinuedFraction(a, b, x)) / a
+  return 1 - (front * betaContinuedFraction(b, a, 1 - x)) / b
+}
+
+/** P(T <= t) for Student's t with `df` degrees of freedom. */
+export function studentTCdf(t: number, df: number): number {
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5)
+  return t >= 0 ? 1 - tail : tail
+}
+
+/** The quantile of Student's t: the t with P(T <= t) = p (0 < p < 1), by bisection on the CDF. */
+export function studentTQuantile(p: number, df: number): number {
+  if (!(p > 0 && p < 1) || !(df > 0)) throw new RangeError(`bad t quantile arguments p=${p} df=${df}`)
+  if (p === 0.5) return 0
+  if (p < 0.5) return -studentTQuantile(1 - p, df)
+  let lo = 0
+  let hi = 1
+  while (studentTCdf(hi, df) < p) hi *= 2
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2
+    if (studentTCdf(mid, df) < p) lo = mid
+    else hi = mid
+  }
+  return (lo + hi) / 2
+}
+
+// --- least squares --------------------------------------------------------------------------------
+
+/** Fit y = intercept + slope·x by least squares, with the 95% interval of the slope. Needs n >= 3 and two distinct x. */
+export function fitSlope(points: readonly Point[]): SlopeFit | undefined {
+  const n = points.length
+  if (n < 3) return undefined
+  let sx = 0
+  let sy = 0
+  for (const [x, y] of points) {
+    sx += x
+    sy += y
+  }
+  const mx = sx / n
+  const my = sy / n
+  let sxx = 0
+  let sxy = 0
+  for (const [x, y] of points) {
+    sxx += (x - mx) * (x - mx)
+    sxy += (x - mx) * (y - my)
+  }
+  if (sxx === 0) return undefined
+  const slope = sxy / sxx
+  const intercept = my - slope * mx
+  let sse = 0
+  for (const [x, y] of points) {
+    const r = y - (intercept + slope * x)
+    sse += r * r
+  }
+  const df = n - 2
+  const stderr = Math.sqrt(sse / df / sxx)
+  const t = studentTQuantile(0.975, df)
+  return { n, slope, intercept, stderr, df, ci95: [slope - t * stderr, slope + t * stderr] }
+}
+
+// --- verdict --------------------------------------------------------------------------------------
+
+/** Fewer clean samples than this give `inconclusive`. */
+export const MIN_SAMPLES = 5
+/**
+ * A leak must still grow at the end of the run: with this many samples the second half, and with
+ * twice as many the last third, must not be confidently below the threshold.
+ */
+export const STEP_CHECK_MIN_SAMPLES = 8
+
+export interface Judgement {
+  verdict: LeakVerdict
+  slope: number
+  ci95: [number, number]
+  samples: number
+  /** why, when not a plain leak / no-leak */
+  note?: string
+}
+
+/**
+ * Judge one memory series against a threshold in bytes per iteration:
+ * - `leak` when the 95% interval's lower bound is above the threshold, and the growth does not stop
+ *   before the end (with 8+ samples the slope of the second half, with 16+ also of the last third,
+ *   must not be confidently below the threshold: growth that levels off, or a single step followed by
+ *   a plateau, is a warm-up or a cache, not a steady leak);
+ * - `no-leak` when the upper bound is below the threshold;
+ * - `inconclusive` otherwise (the interval straddles the threshold, too few samples, or a step).
+ */
+export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration: number): Judgement {
+  const n = points.length
+  const fit = n >= MIN_SAMPLES ? fitSlope(points) : undefined
+  if (!fit) {
+    return {
+      verdict: 'inconclusive',
+      slope: 0,
+      ci95: [0, 0],
+      samples: n,
+      note: `only ${n} clean sample${n === 1 ? '' : 's'} (need ${MIN_SAMPLES}): run more iterations or sample more often (--sample-every)`,
+    }
+  }
+  const base = { slope: fit.slope, ci95: fit.ci95, samples: n }
+  const [lo, hi] = fit.ci95
+  const thr = thresholdBytesPerIteration
+  if (lo > thr) {
+    const tails: Array<[string, number]> = [['second-half', Math.floor(n / 2)]]
+    if (n >= 2 * STEP_CHECK_MIN_SAMPLES) tails.push(['last-third', n - Math.ceil(n / 3)])
+    for (const [label, from] of n >= STEP_CHECK_MIN_SAMPLES ? tails : []) {
+      const tail = fitSlope(points.slice(from))
+      if (tail && tail.ci95[1] < thr) {
+        return {
+          ...base,
+          verdict: 'inconclusive',
+          note: `memory grew and then stopped growing (${label} slope ${fmt(tail.slope)}/iteration, 95% CI up to ${fmt(tail.ci95[1])}): a warm-up, a cache or a one-time step, not a steady leak; use a longer --warmup or more iterations`,
+        }
+      }
+    }
+    return { ...base, verdict: 'leak' }
+  }
+  if (hi < thr) return { ...base, verdict: 'no-leak' }
+  return {
+    ...base,
+    verdict: 'inconclusive',
+    note: `the 95% interval [${fmt(lo)}, ${fmt(hi)}] per iteration straddles the threshold ${fmt(thr)}: run more iterations for a tighter interval`,
+  }
+}
+
+/** The overall verdict of several subjects: any leak wins, then any inconclusive, else no-leak. */
+export function combineVerdicts(verdicts: readonly LeakVerdict[]): LeakVerdict {
+  if (verdicts.includes('leak')) return 'leak'
+  if (verdicts.includes('inconclusive') || verdicts.length === 0) return 'inconclusive'
+  return 'no-leak'
+}

@@ -1,0 +1,110 @@
+import { Client, type Dispatcher } from 'undici'
+
+/**
+ * The connections a run sends over. Each lane is one undici `Client` (one socket, no pipelining) and
+ * a request goes to the free lane that has been idle longest, so traffic spreads evenly over the sockets
+ * (undici's `Pool` reuses the first free socket, which skews load behind an L4 load balancer). When
+ * every lane is busy, the runner queues the request and hands it to the first lane that frees up.
+ *
+ * An injected dispatcher (tests, callers with their own connection policy) becomes a single lane with
+ * unlimited capacity: it manages its own sockets and queue.
+ */
+export class Lanes {
+  private readonly busy: Uint32Array
+  /** free lanes, least recently used first (a ring buffer): acquire and release are O(1) */
+  private readonly free: Int32Array
+  private head = 0
+  private freeCount = 0
+
+  constructor(
+    readonly dispatchers: Dispatcher[],
+    /** 'exclusive': one request at a time per lane (a Client); 'shared': one lane that queues itself */
+    readonly mode: 'exclusive' | 'shared',
+    /** whether close() should close the dispatchers (false for an injected one) */
+    private readonly owned: boolean,
+  ) {
+    if (dispatchers.length === 0) throw new RangeError('at least one connection is needed')
+    this.busy = new Uint32Array(dispatchers.length)
+    this.free = new Int32Array(dispatchers.length)
+    if (mode === 'exclusive') {
+      for (let i = 0; i < dispatchers.length; i++) this.free[i] = i
+      this.freeCount = dispatchers.length
+    }
+  }
+
+  /** The free lane that has been idle longest (round robin over the sockets), or -1 when all are busy. */
+  acquire(): number {
+    if (this.mode === 'shared') {
+      this.busy[0]!++
+      return 0
+    }
+    if (this.freeCount === 0) return -1
+    const i = this.free[this.head]!
+    this.head = this.head + 1 === this.free.length ? 0 : this.head + 1
+    this.freeCount--
+    this.busy[i] = 1
+    return i
+  }
+
+  /** Mark a request on lane `i` as finished (a no-op for -1, a request that never got a lane). */
+  release(i: number): void {
+    if (i < 0 || i >= this.busy.length || this.busy[i] === 0) return
+    this.busy[i]!--
+    if (this.mode === 'exclusive') {
+      this.free[(this.head + this.freeCount) % this.free.length] = i
+      this.freeCount++
+    }
+  }
+
+  get size(): number {
+    return this.dispatchers.length
+  }
+
+  /** Requests in flight on lane `i`. */
+  inFlight(i: number): number {
+    return this.busy[i] ?? 0
+  }
+
+  dispatch(i: number, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+    this.dispatchers[i]!.dispatch(opts, handler)
+  }
+
+  /** Close owned connections gracefully (after in-flight requests), or destroy them at once. */
+  async close(opts: { force?: boolean } = {}): Promise<void> {
+    if (!this.owned) return
+    await Promise.all(
+      this.dispatchers.map((d) => (opts.force ? d.destroy() : d.close()).catch(() => undefined)),
+    )
+  }
+}
+
+export interface LaneOptions {
+  /** number of sockets */
+  connections: number
+  /** per-request timeout for connecting, headers and body, ms */
+  timeoutMs: number
+  /** extra CA certificates (PEM) for https targets */
+  ca?: string
+}
+
+/** `connections` undici Clients to `origin`, one socket each, no pipelining. */
+export function createLanes(origin: string, opts: LaneOptions): Lanes {
+  const clients: Dispatcher[] = []
+  for (let i = 0; i < opts.connections; i++) {
+    clients.push(
+      new Client(origin, {
+        pipelining: 1,
+        connectTimeout: opts.timeoutMs,
+        headersTimeout: opts.timeoutMs,
+        bodyTimeout: opts.timeoutMs,
+        connect: opts.ca ? { ca: opts.ca } : undefined,
+      }),
+    )
+  }
+  return new Lanes(clients, 'exclusive', true)
+}
+
+/** Wrap an injected dispatcher as one shared lane (the caller keeps ownership). */
+export function lanesFrom(dispatcher: Dispatcher): Lanes {
+  return new Lanes([dispatcher], 'shared', false)
+}

@@ -1,0 +1,91 @@
+/**
+ * Pacers: when requests are sent.
+ *
+ * - closed model: `concurrency` virtual users, each sends its next request when the previous one has
+ *   answered (like `ab -c`). The server's speed sets the pace, so a stall hides in the numbers
+ *   (coordinated omission); latency is measured from when the user issued the request.
+ * - open model: requests follow a fixed schedule, request `i` intended at `start + i * 1000 / rate` ms
+ *   (like wrk2 or k6's constant-arrival-rate), whatever the server does. Latency is measured from the
+ *   intended time, so a stall shows up in the tail. Never combine this with HdrHistogram's
+ *   `recordValueWithExpectedInterval`: that would correct the same omission twice.
+ */
+
+export interface ClosedPacing {
+  model: 'closed'
+  /** requests in flight at any time */
+  concurrency: number
+}
+
+export interface OpenPacing {
+  model: 'open'
+  /** requests per second */
+  rate: number
+}
+
+export type Pacing = ClosedPacing | OpenPacing
+
+/** A tiny tolerance so that `now === intendedAt(i)` counts request i as due despite float rounding. */
+const EPSILON = 1e-9
+
+/**
+ * How many requests a run plans: at most `requests`, and for a timed open-model run the number of
+ * intended send times that fall inside the duration (`ceil(duration * rate)`).
+ * Closed-model timed runs have no fixed count (Infinity unless `requests` is given).
+ */
+export function plannedRequests(pacing: Pacing, limits: { requests?: number; durationMs?: number }): number {
+  const byCount = limits.requests ?? Number.POSITIVE_INFINITY
+  if (pacing.model === 'open' && limits.durationMs !== undefined) {
+    const byTime = Math.ceil((limits.durationMs * pacing.rate) / 1000 - EPSILON)
+    return Math.min(byCount, Math.max(0, byTime))
+  }
+  return byCount
+}
+
+/**
+ * The constant-rate schedule of the open model: pure timing math over a clock in milliseconds.
+ * Request `i` (0-based) is intended at `startMs + i * 1000 / rate`; computed from `i` each time, so
+ * there is no drift from adding up intervals.
+ */
+export class ConstantRateSchedule {
+  readonly intervalMs: number
+
+  constructor(
+    readonly rate: number,
+    readonly startMs: number,
+    /** how many requests the schedule holds (Infinity for an unbounded schedule) */
+    readonly limit: number = Number.POSITIVE_INFINITY,
+  ) {
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rate must be > 0 (got ${rate})`)
+    this.intervalMs = 1000 / rate
+  }
+
+  /** The intended send time of request `i`. */
+  intendedAt(i: number): number {
+    return this.startMs + (i * 1000) / this.rate
+  }
+
+  /** How many requests are due at `nowMs` (intended at or before it), capped at the limit. */
+  dueBy(nowMs: number): number {
+    if (nowMs < this.startMs) return 0
+    const n = Math.floor(((nowMs - this.startMs) * this.rate) / 1000 + EPSILON) + 1
+    return Math.min(n, this.limit)
+  }
+
+  /** Milliseconds from `nowMs` until request `i` is due (0 when it is already due). */
+  waitFor(i: number, nowMs: number): number {
+    return Math.max(0, this.intendedAt(i) - nowMs)
+  }
+
+  /** When the schedule ends: the intended time of the last request plus one interval. */
+  get endMs(): number {
+    return Number.isFinite(this.limit) ? this.intendedAt(this.limit) : Number.POSITIVE_INFINITY
+  }
+}
+
+/**
+ * Whether a request counts as sent late: it reached the socket more than `thresholdMs` after its
+ * intended time (the connections were all busy, or the generator could not keep up).
+ */
+export function isLate(intendedAtMs: number, sentAtMs: number, thresholdMs: number): boolean {
+  return sentAtMs - intendedAtMs > thresholdMs
+}

@@ -1,0 +1,114 @@
+import Table from 'cli-table3'
+import type { ValidateProgress } from '../load/validate.js'
+import type { BenchValidateResult, Percentiles } from '../results/types.js'
+import { formatMs } from '../ui/progress.js'
+
+const style = { head: [], border: [] }
+
+function ms(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '-'
+  if (n >= 100) return n.toFixed(0)
+  if (n >= 10) return n.toFixed(1)
+  return n.toFixed(2)
+}
+
+function pctRow(label: string, p: Percentiles, count?: number): string[] {
+  return [
+    label,
+    count === undefined ? '' : String(count),
+    ms(p.p50),
+    ms(p.p90),
+    ms(p.p99),
+    ms(p.p999),
+    ms(p.max),
+    ms(p.mean),
+  ]
+}
+
+function kv(record: Record<string, number>): string {
+  const keys = Object.keys(record)
+  return keys.length ? keys.map((k) => `${k}=${record[k]}`).join('  ') : '-'
+}
+
+/** The `bench validate` result as text tables (pure: result in, text out). */
+export function renderBenchValidateTable(r: BenchValidateResult): string {
+  const out: string[] = []
+  const load =
+    r.model === 'open'
+      ? `open model, ${r.rate} req/s on a fixed schedule, ${r.connections} connections`
+      : `closed model, concurrency ${r.concurrency}, ${r.connections} connections`
+  out.push(`${r.method} ${r.target}`)
+  out.push(`${load}, started ${r.startedAt}${r.interrupted ? '  (INTERRUPTED: partial result)' : ''}`)
+  if (r.mergedFrom) out.push(`merged from ${r.mergedFrom} results`)
+
+  const summary = new Table({ style })
+  const q = r.requests
+  summary.push(
+    { duration: `${(r.durationMs / 1000).toFixed(2)} s` },
+    { throughput: `${r.throughput.rps.toFixed(1)} answers/s` },
+    {
+      requests: `${q.total} total, ${q.ok} as expected, ${q.unexpectedStatus} unexpected status, ${q.errors} transport errors`,
+    },
+  )
+  if (q.late !== undefined) summary.push({ 'late sends': String(q.late) })
+  summary.push({ 'status codes': kv(r.statusCodes) }, { errors: kv(r.errors) })
+  if (r.warmup)
+    summary.push({
+      warmup: `${(r.warmup.durationMs / 1000).toFixed(2)} s, ${r.warmup.requests} requests (not measured)`,
+    })
+  out.push(summary.toString())
+
+  const lat = new Table({
+    head: ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'],
+    style,
+  })
+  lat.push(
+    pctRow(
+      r.model === 'open' ? 'from intended send (corrected)' : 'all answers',
+      r.latencyMs,
+      q.total - q.errors,
+    ),
+  )
+  if (r.latencyUncorrectedMs) lat.push(pctRow('from actual send (uncorrected)', r.latencyUncorrectedMs))
+  if (r.cold) lat.push(pctRow('cold (first validation of a token)', r.cold.latencyMs, r.cold.count))
+  if (r.warm) lat.push(pctRow('warm (repeat validations)', r.warm.latencyMs, r.warm.count))
+  out.push(lat.toString())
+
+  const names = Object.keys(r.backends)
+  if (names.length > 0) {
+    const bt = new Table({ head: ['backend', 'answers', 'errors', 'p50', 'p90', 'p99', 'max'], style })
+    for (const name of names) {
+      const b = r.backends[name]!
+      bt.push([
+        name,
+        String(b.count),
+        String(b.errors),
+        ms(b.latencyMs.p50),
+        ms(b.latencyMs.p90),
+        ms(b.latencyMs.p99),
+        ms(b.latencyMs.max),
+      ])
+    }
+    out.push(bt.toString())
+  }
+  return out.join('\n')
+}
+
+/** One live progress line of a validation run (pure). */
+export function renderValidateProgress(p: ValidateProgress): string {
+  const planned = p.plannedMs
+    ? `/${formatMs(p.plannedMs)}`
+    : p.plannedRequests
+      ? ` (${p.plannedRequests} planned)`
+      : ''
+  return [
+    `${p.phase} ${formatMs(p.elapsedMs)}${planned}`,
+    `${p.completed} answers`,
+    `${Math.round(p.rps)}/s`,
+    `p50 ${p.p50Ms.toFixed(2)}ms p99 ${p.p99Ms.toFixed(2)}ms`,
+    `errors ${p.errors}`,
+    `unexpected ${p.unexpectedStatus}`,
+    `late ${p.late}`,
+    `in flight ${p.inFlight}`,
+  ].join('  ')
+}

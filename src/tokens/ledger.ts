@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto'
+import {
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fdatasync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from 'node:fs'
+import { homedir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { UsageError } from '../errors.js'
+
+/**
+ * The revoke-bulk ledger: an append-only JSON Lines file (mode 0600: it holds tokens) recording every state
+ * change of every token as it happens, so an interrupted or killed run can be resumed exactly.
+ *
+ *   {"type":"run","v":1,"mode":"count","count":200,"authUrl":"…/v3","startedAt":"…"}    first line
+ *   {"i":7,"s":"issued","token":"…","auditId":"…","expiresAt":"…","at":"…"}             count mode
+ *   {"i":7,"s":"revoked","status":204,"at":"…"}       204: revoked now; 404: already invalid
+ *   {"i":7,"s":"failed","stage":"revoke","reason":"…","at":"…"}
+ *   {"type":"resume","at":"…"}  /  {"type":"end","at":"…","complete":true}
+ *
+ * In pool mode ("mode":"pool","pool":"/abs/path") records name a token by `k`, a hash of it, and hold no token.
+ *
+ * Crash safety: each record is one write() of a whole line, made after the fact it records. A crash can only
+ * (a) lose a token between Keystone issuing it and the "issued" line: nobody ever saw that token and Fernet
+ * tokens are stateless, so nothing is left behind; (b) lose a "revoked" line: the resume revokes the token
+ * again, Keystone answers 404 and no second revocation event is created; (c) tear the last line: replay
+ * ignores it and the resume cuts it off before appending.
+ */
+
+export interface LedgerHeader {
+  type: 'run'
+  v: 1
+  mode: 'count' | 'pool'
+  count?: number
+  pool?: string
+  authUrl: string
+  startedAt: string
+}
+
+export type LedgerState = 'issued' | 'revoked' | 'failed'
+
+export type LedgerTokenRecord =
+  | { i: number; k?: string; s: 'issued'; token: string; auditId?: string; expiresAt?: string; at?: string }
+  | { i: number; k?: string; s: 'revoked'; status: number; at?: string }
+  | { i: number; k?: string; s: 'failed'; stage: 'issue' | 'revoke'; reason: string; at?: string }
+
+export type LedgerRecord =
+  | LedgerHeader
+  | { type: 'resume'; at: string }
+  | { type: 'end'; at: string; complete: boolean; interrupted?: boolean }
+  | LedgerTokenRecord
+
+/** What the ledger says about one token. */
+export interface LedgerEntry {
+  i: number
+  k?: string
+  token?: string
+  auditId?: string
+  expiresAt?: string
+  state: LedgerState
+  /** For `failed`: the stage that failed and why. */
+  stage?: 'issue' | 'revoke'
+  reason?: string
+  /** HTTP status of the revocation (204 now, 404 already invalid). */
+  status?: number
+  /** How many complete "revoked" lines the ledger has for this token (a correct run never has more than 1). */
+  revokedLines: number
+}
+
+export interface LedgerReplay {
+  header: LedgerHeader
+  /** Keyed by `k` in pool mode, by the index in count mode. */
+  entries: Map<string, LedgerEntry>
+  /** Length in bytes of the complete lines (where a resume appends). */
+  validBytes: number
+  /** Whether a torn (incomplete) last line was found and ignored. */
+  torn: boolean
+  resumes: number
+  /** The last "end" record says nothing was left to do. */
+  complete: boolean
+}
+
+/** A short, stable, non-secret name for a token (pool-mode ledgers use it instead of the token). */
+export function tokenKey(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 24)
+}
+
+/** The identity of a record within its ledger. */
+export function entryId(r: { i: number; k?: string }): string {
+  return r.k ?? String(r.i)
+}
+
+function isHeader(r: unknown): r is LedgerHeader {
+  const h = r as LedgerHeader
+  return Boolean(h) && h.type === 'run' && h.v === 1 && (h.mode === 'count' || h.mode === 'pool')
+}
+
+/**
+ * Rebuild every token's state from the ledger text. Pure. Complete lines that are not valid records are an
+ * error naming the line; an incomplete last line (a crash mid-write) is ignored and reported as `torn`.
+ */
+export function replayLedger(text: string, path = 'ledger'): LedgerReplay {
+  const lastNl = text.lastIndexOf('\n')
+  const complete = lastNl < 0 ? '' : text.slice(0, lastNl + 1)
+  const torn = complete.length < text.length
+  const lines = complete.split('\n')
+  lines.pop()
+  let header: LedgerHeader | undefined
+  const entries = new Map<string, LedgerEntry>()
+  let resumes = 0
+  let done = false
+  const bad = (n: number, what: string) =>
+    new UsageError(`${path}:${n}: ${what}`, {
+      hint: 'this is not an idtool revoke-bulk ledger, or it was edited; pass another --ledger.',
+    })
+  lines.forEach((line, idx) => {
+    const n = idx + 1
+    if (!line.trim()) return
+    let r: LedgerRecord
+    try {
+      r = JSON.parse(line) as LedgerRecord
+    } catch {
+      throw bad(n, 'not a JSON record')
+    }
+    if (!header) {
+      if (!isHeader(r)) throw bad(n, 'the first record is not a revoke-bulk run header')
+      header = r
+      return
+    }
+    if ('type' in r) {
+      if (r.type === 'resume') resumes++
+      if (r.type === 'end') done = r.complete
+      else done = false
+      return
+    }
+    if (typeof r.i !== 'number' || !('s' in r)) throw bad(n, 'record without "i" and "s"')
+    done = false
+    const id = entryId(r)
+    const prev = entries.get(id)
+    const base: LedgerEntry = prev ?? { i: r.i, k: r.k, state: 'issued', revokedLines: 0 }
+    switch (r.s) {
+      case 'issued':
+        if (typeof r.token !== 'string' || !r.token) throw bad(n, '"issued" record without a token')
+        entries.set(id, {
+          ...base,
+          token: r.token,
+          auditId: r.auditId,
+          expiresAt: r.expiresAt,
+          state: 'issued',
+          stage: undefined,
+          reason: undefined,
+        })
+        break
+      case 'revoked':
+        entries.set(id, {
+          ...base,
+          state: 'revoked',
+          status: r.status,
+          stage: undefined,
+          reason: undefined,
+          revokedLines: base.revokedLines + 1,
+        })
+        break
+      case 'failed':
+        // a revoked token stays revoked whatever fails later
+        if (prev?.state === 'revoked') break
+        entries.set(id, { ...base, state: 'failed', stage: r.stage, reason: r.reason })
+        break
+      default:
+        throw bad(n, `unknown state "${(r as { s: string }).s}"`)
+    }
+  })
+  if (!header) {
+    throw new UsageError(`${path} has no complete run header`, {
+      hint: 'the run stopped before it started; start a new run instead of --resume.',
+    })
+  }
+  return { header, entries, validBytes: Buffer.byteLength(complete), torn, resumes, complete: done }
+}
+
+/** Read and replay a ledger file. */
+export function readLedger(path: string): LedgerReplay {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new UsageError(`cannot read ledger ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
+      hint: 'pass the --ledger of the run to resume.',
+    })
+  }
+  return replayLedger(text, path)
+}
+
+/** Appends ledger records, one write() of a whole line each; the file is 0600. */
+export class LedgerWriter {
+  private fd: number
+  private lastSync = 0
+  private syncing = false
+  private closed = false
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+  ) {
+    this.fd = fd
+  }
+
+  /** Start a new ledger (refuses to overwrite one). */
+  static create(path: string, header: LedgerHeader): LedgerWriter {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    let fd: number
+    try {
+      fd = openSync(path, 'wx', 0o600)
+      fchmodSync(fd, 0o600)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      throw new UsageError(
+        code === 'EEXIST' ? `ledger ${path} already exists` : `cannot create ledger ${path}: ${code ?? err}`,
+        {
+          hint:
+            code === 'EEXIST'
+              ? 'continue it with --resume, or pass another --ledger.'
+              : 'check the path and its permissions.',
+        },
+      )
+    }
+    const w = new LedgerWriter(path, fd)
+    w.append(header)
+    return w
+  }
+
+  /** Reopen a ledger to continue it: cut off a torn last line first, so appends start on a line boundary. */
+  static resume(path: string, replay: LedgerReplay): LedgerWriter {
+    let fd: number
+    try {
+      fd = openSync(path, 'r+', 0o600)
+      fchmodSync(fd, 0o600)
+    } catch (err) {
+      throw new UsageError(`cannot open ledger ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
+        hint: 'check the path and its permissions.',
+      })
+    }
+    if (replay.torn) ftruncateSync(fd, replay.validBytes)
+    closeSync(fd)
+    const w = new LedgerWriter(path, openSync(path, 'a', 0o600))
+    w.append({ type: 'resume', at: new Date().toISOString() })
+    return w
+  }
+
+  append(r: LedgerRecord): void {
+    if (this.closed) return
+    const buf = Buffer.from(`${JSON.stringify(r)}\n`)
+    let off = 0
+    while (off < buf.length) off += writeSync(this.fd, buf, off)
+    // a process crash at any point loses nothing (the line is in the page cache); for a machine crash, flush
+    // about once a second, in the background so requests in flight are not held up
+    const now = Date.now()
+    if (now - this.lastSync > 1000 && !this.syncing) {
+      this.lastSync = now
+      this.syncing = true
+      fdatasync(this.fd, () => {
+        this.syncing = false
+        if (this.closing) this.finishClose()
+      })
+    }
+  }
+
+  private sync(): void {
+    try {
+      fdatasyncSync(this.fd)
+    } catch {
+      /* not a regular file */
+    }
+  }
+
+  private closing = false
+
+  private finishClose(): void {
+    if (this.closed) return
+    this.closed = true
+    this.sync()
+    closeSync(this.fd)
+  }
+
+  /** Flush and close (after a background flush in progress, if any, so its descriptor stays valid). */
+  close(): void {
+    if (this.closed || this.closing) return
+    this.closing = true
+    if (!this.syncing) this.finishClose()
+  }
+}
+
+/** Where ledgers go when --ledger is not given: $XDG_STATE_HOME/idtool/revoke-bulk (~/.local/state/...). */
+export function defaultLedgerDir(env: Record<string, string | undefined> = process.env): string {
+  const state = env.XDG_STATE_HOME || join(homedir(), '.local', 'state')
+  return join(state, 'idtool', 'revoke-bulk')
+}
+
+/** A new ledger path in `dir`, named after the time and the process. */
+export function newLedgerPath(dir: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[:.]/g, '-')
+  return join(dir, `revoke-bulk-${stamp}-${process.pid}.jsonl`)
+}
+
+/** The most recently modified ledger in `dir` that did not end complete, if any. */
+export function findResumableLedger(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => join(dir, f))
+    .map((p) => ({ p, m: statSync(p).mtimeMs }))
+    .sort((a, b) => b.m - a.m)
+  for (const { p } of files) {
+    try {
+      if (!readLedger(p).complete) return p
+    } catch {
+      /* not a ledger */
+    }
+  }
+  return undefined
+}

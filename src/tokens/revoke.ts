@@ -1,0 +1,364 @@
+import { resolve } from 'node:path'
+import { HttpError, IdtoolError, UsageError } from '../errors.js'
+import type { RevokeBulkResult } from '../results/types.js'
+import { type CallContext, CallerAuth, callWithRetry, failureReason, passwordReauth } from './caller.js'
+import { type BulkCommonOptions, BulkTally, type IssueMethod, issueOne } from './issue.js'
+import {
+  entryId,
+  type LedgerHeader,
+  type LedgerReplay,
+  LedgerWriter,
+  readLedger,
+  tokenKey,
+} from './ledger.js'
+import { readPool } from './pool.js'
+import { type BulkProgress, etaMs, perSec, throttle } from './progress.js'
+import { DEFAULT_RETRY, FatalRunError, Pacer, RunAborted, runBounded, systemClock } from './runner.js'
+
+export interface RevokeBulkOptions extends BulkCommonOptions {
+  /** Issue this many tokens and revoke them (exclusive with `pool`; taken from the ledger on resume). */
+  count?: number
+  /** Revoke the tokens listed in this pool file (exclusive with `count`; taken from the ledger on resume). */
+  pool?: string
+  /** Ledger file: created for a new run (must not exist), continued with `resume`. */
+  ledger: string
+  /** Continue the run recorded in `ledger`: nothing issued is left unrevoked, nothing is revoked twice. */
+  resume?: boolean
+  /** How `count` mode issues tokens: `token` (default, fast) or `password`. */
+  method?: IssueMethod
+  /** Count revocation events before and after (default true); null in the result when not allowed. */
+  countEvents?: boolean
+  /** Tokens issued before they are revoked, at most (bounds memory and token lifetime; default 5000). */
+  chunkSize?: number
+  /** Non-fatal problems worth telling the user (the library never prints). */
+  onWarning?: (message: string) => void
+}
+
+interface Pending {
+  /** Index in the run (count mode) or in the pool (pool mode). */
+  i: number
+  k?: string
+  token: string
+}
+
+/**
+ * Revoke tokens in bulk, recording every token's state in an append-only ledger as it changes.
+ *
+ * - `count` mode issues N tokens (chunk by chunk) and revokes them; `pool` mode revokes a pool's tokens.
+ * - It only ever revokes tokens it issued (recorded in the ledger) or that the pool lists.
+ * - `revoked` counts 204 answers (a new revocation event each); `skipped` counts tokens already revoked or
+ *   expired (per the ledger or the pool: not sent) and 404 answers (already invalid: no new event).
+ * - Interrupted (signal): in-flight requests finish, the ledger and a partial result are written.
+ * - Run-ending errors (password rejected on re-authentication, too many failures in a row) are thrown after
+ *   the ledger is closed; `--resume` continues from it.
+ * Never prints; reports through `onProgress` / `onWarning`.
+ */
+export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkResult> {
+  const clock = opts.clock ?? systemClock
+  const session = opts.session
+  const client = session.client
+  const concurrency = Math.max(1, opts.concurrency ?? 4)
+  const chunkSize = Math.max(1, opts.chunkSize ?? 5000)
+  const ledgerPath = resolve(opts.ledger)
+  const t0 = clock.now()
+
+  // ---- the ledger: new, or replayed for --resume
+  let replay: LedgerReplay | undefined
+  let header: LedgerHeader
+  if (opts.resume) {
+    replay = readLedger(ledgerPath)
+    header = replay.header
+    checkResumable(header, opts, client.base, ledgerPath)
+  } else {
+    if ((opts.count === undefined) === (opts.pool === undefined)) {
+      throw new UsageError('give either a token count or a pool to revoke', {
+        hint: 'use --count N (issue N tokens and revoke them) or --from POOL.jsonl.',
+      })
+    }
+    if (opts.count !== undefined && (!Number.isInteger(opts.count) || opts.count < 1)) {
+      throw new UsageError(`invalid count ${opts.count}`, {
+        hint: 'use a whole number of tokens, at least 1.',
+      })
+    }
+    header = {
+      type: 'run',
+      v: 1,
+      mode: opts.pool !== undefined ? 'pool' : 'count',
+      count: opts.count,
+      pool: opts.pool !== undefined ? resolve(opts.pool) : undefined,
+      authUrl: client.base,
+      startedAt: new Date(clock.wallNow()).toISOString(),
+    }
+  }
+  // read the pool before creating anything, so a bad pool leaves no ledger behind
+  const poolEntries = header.mode === 'pool' ? readPool(header.pool!) : undefined
+  const ledger = replay ? LedgerWriter.resume(ledgerPath, replay) : LedgerWriter.create(ledgerPath, header)
+  const at = () => new Date(clock.wallNow()).toISOString()
+
+  const tally = new BulkTally(opts.maxConsecutiveFailures ?? 50)
+  const auth = new CallerAuth(session.caller, opts.reauthenticate ?? passwordReauth(session), clock, {
+    onRenewed: (t) => {
+      session.caller = t
+    },
+  })
+  const ctx: CallContext = {
+    auth,
+    pacer: new Pacer(opts.rate, clock),
+    clock,
+    retry: { ...DEFAULT_RETRY, ...opts.retry },
+    random: opts.random,
+    signal: opts.signal,
+    onRetry: () => {
+      tally.retries++
+    },
+  }
+  const total = header.mode === 'count' ? header.count! : poolEntries!.length
+  let phase: BulkProgress['phase'] = 'events'
+  let issueMs = 0
+  let revokeMs = 0
+  let answered = 0
+  let phaseStart = clock.now()
+  const snapshot = (final = false): BulkProgress => {
+    const now = clock.now()
+    const elapsed = now - t0
+    const inPhase = now - phaseStart
+    const done = tally.revoked + tally.skipped + tally.failed
+    return {
+      phase: final ? 'done' : phase,
+      done,
+      total,
+      issued: tally.issued,
+      revoked: tally.revoked,
+      skipped: tally.skipped,
+      failed: tally.failed,
+      retries: tally.retries,
+      reauthentications: auth.reauthentications,
+      ratePerSec:
+        phase === 'issue'
+          ? perSec(tally.issued, issueMs + inPhase)
+          : phase === 'revoke'
+            ? perSec(answered, revokeMs + inPhase)
+            : 0,
+      elapsedMs: elapsed,
+      etaMs: final ? 0 : etaMs(done, total, elapsed),
+      failureReasons: tally.reasonsRecord(),
+      final,
+    }
+  }
+  const emit = throttle<BulkProgress>((p) => opts.onProgress?.(p), opts.progressIntervalMs ?? 100, clock.now)
+  const stop = () => tally.tripped
+
+  const countEvents = async (): Promise<number | null> => {
+    if (opts.countEvents === false) return null
+    try {
+      const { value } = await callWithRetry(ctx, (caller) => client.listRevocationEvents(caller))
+      return value.length
+    } catch (err) {
+      if (err instanceof RunAborted || opts.signal?.aborted) return null
+      if (err instanceof FatalRunError) throw err
+      const why =
+        err instanceof HttpError && err.status === 403 ? 'not allowed for this user' : failureReason(err)
+      opts.onWarning?.(`cannot count revocation events (${why}); reporting null`)
+      return null
+    }
+  }
+
+  const revokeOne = async (p: Pending) => {
+    try {
+      const { value } = await callWithRetry(ctx, (caller) => client.revoke(caller, p.token))
+      ledger.append({ i: p.i, ...(p.k ? { k: p.k } : {}), s: 'revoked', status: value.status, at: at() })
+      answered++
+      if (value.status === 204) tally.revoked++
+      else tally.skipped++
+      tally.ok()
+    } catch (err) {
+      if (err instanceof RunAborted || err instanceof FatalRunError) throw err
+      const reason = failureReason(err)
+      ledger.append({ i: p.i, ...(p.k ? { k: p.k } : {}), s: 'failed', stage: 'revoke', reason, at: at() })
+      tally.fail(p.i, 'revoke', reason)
+    }
+    emit(snapshot())
+  }
+  const revokeAll = async (items: Iterable<Pending>) => {
+    phase = 'revoke'
+    phaseStart = clock.now()
+    try {
+      await runBounded(items, { concurrency, signal: opts.signal, shouldStop: stop }, (p) =>
+        revokeOne(p).catch((err) => {
+          if (!(err instanceof RunAborted)) throw err
+        }),
+      )
+    } finally {
+      revokeMs += clock.now() - phaseStart
+    }
+  }
+
+  const finishLedger = (done: boolean) => {
+    try {
+      ledger.append({ type: 'end', at: at(), complete: done, interrupted: Boolean(opts.signal?.aborted) })
+    } finally {
+      ledger.close()
+    }
+  }
+
+  let eventsBefore: number | null = null
+  let eventsAfter: number | null = null
+  let complete = false
+  try {
+    eventsBefore = await countEvents()
+    if (header.mode === 'count') {
+      complete = await runCountMode()
+    } else {
+      complete = await runPoolMode()
+    }
+    phase = 'events'
+    if (!opts.signal?.aborted) eventsAfter = await countEvents()
+  } catch (err) {
+    const e = err instanceof FatalRunError ? err.error : err
+    finishLedger(false)
+    if (e instanceof IdtoolError) {
+      throw new IdtoolError(e.message, {
+        code: e.code,
+        exitCode: e.exitCode,
+        hint: `${e.hint ? `${e.hint} ` : ''}The ledger is up to date: continue with --resume --ledger ${ledgerPath}`,
+        cause: e,
+      })
+    }
+    throw e
+  }
+  if (tally.tripped) {
+    finishLedger(false)
+    throw tally.trippedError(`fix the cause, then continue with --resume --ledger ${ledgerPath}`)
+  }
+  const interrupted = Boolean(opts.signal?.aborted)
+  finishLedger(complete && !interrupted)
+  opts.onProgress?.(snapshot(true))
+
+  const durationMs = Math.round(clock.now() - t0)
+  const result: RevokeBulkResult = {
+    version: 1,
+    kind: 'revoke-bulk',
+    issued: tally.issued,
+    revoked: tally.revoked,
+    failed: tally.failed,
+    skipped: tally.skipped,
+    durationMs,
+    issueRatePerSec: perSec(tally.issued, issueMs),
+    revokeRatePerSec: perSec(answered, revokeMs),
+    revocationEventsBefore: eventsBefore,
+    revocationEventsAfter: eventsAfter,
+    ledger: ledgerPath,
+    interrupted,
+  }
+  if (tally.failures.length) result.failures = tally.failures
+  return result
+
+  // ---- count mode: chunk by chunk, issue the chunk's missing tokens, then revoke the chunk
+  async function runCountMode(): Promise<boolean> {
+    const n = header.count!
+    const entries = replay?.entries
+    const method = opts.method ?? 'token'
+    let firstIssue = true
+    let cursor = 0
+    while (cursor < n && !opts.signal?.aborted && !stop()) {
+      const toIssue: number[] = []
+      const toRevoke: Pending[] = []
+      for (; cursor < n && toIssue.length + toRevoke.length < chunkSize; cursor++) {
+        const e = entries?.get(String(cursor))
+        if (e?.state === 'revoked') tally.skipped++
+        else if (e?.token) toRevoke.push({ i: cursor, token: e.token })
+        else toIssue.push(cursor)
+      }
+      if (toIssue.length) {
+        phase = 'issue'
+        phaseStart = clock.now()
+        const issueIndex = async (i: number, first: boolean) => {
+          try {
+            const { value: t } = await issueOne(ctx, session, method, session.scope)
+            ledger.append({
+              i,
+              s: 'issued',
+              token: t.token,
+              auditId: t.auditId,
+              expiresAt: t.expiresAt,
+              at: at(),
+            })
+            tally.issued++
+            tally.ok()
+            toRevoke.push({ i, token: t.token })
+          } catch (err) {
+            if (err instanceof RunAborted || err instanceof FatalRunError) throw err
+            if (first && err instanceof IdtoolError) throw new FatalRunError(err)
+            const reason = failureReason(err)
+            ledger.append({ i, s: 'failed', stage: 'issue', reason, at: at() })
+            tally.fail(i, 'issue', reason)
+          }
+          emit(snapshot())
+        }
+        try {
+          let rest = toIssue
+          if (firstIssue) {
+            // the first token alone: wrong settings fail fast with their own message
+            firstIssue = false
+            await issueIndex(toIssue[0]!, true).catch((err) => {
+              if (!(err instanceof RunAborted)) throw err
+            })
+            rest = toIssue.slice(1)
+          }
+          await runBounded(rest, { concurrency, signal: opts.signal, shouldStop: stop }, (i) =>
+            issueIndex(i, false).catch((err) => {
+              if (!(err instanceof RunAborted)) throw err
+            }),
+          )
+        } finally {
+          issueMs += clock.now() - phaseStart
+        }
+      }
+      if (opts.signal?.aborted || stop()) break
+      toRevoke.sort((a, b) => a.i - b.i)
+      await revokeAll(toRevoke)
+    }
+    return cursor >= n && tally.failed === 0 && !opts.signal?.aborted
+  }
+
+  // ---- pool mode: revoke every listed token that is not known to be revoked or expired
+  async function runPoolMode(): Promise<boolean> {
+    const entries = replay?.entries
+    const now = clock.wallNow()
+    function* pending(): Generator<Pending> {
+      for (let i = 0; i < poolEntries!.length; i++) {
+        const e = poolEntries![i]!
+        const k = tokenKey(e.token)
+        const led = entries?.get(entryId({ i, k }))
+        const expired = e.expiresAt ? Date.parse(e.expiresAt) <= now : false
+        if (led?.state === 'revoked' || e.state === 'revoked' || expired) {
+          tally.skipped++
+          continue
+        }
+        yield { i, k, token: e.token }
+      }
+    }
+    await revokeAll(pending())
+    return tally.failed === 0 && !opts.signal?.aborted
+  }
+}
+
+function checkResumable(h: LedgerHeader, opts: RevokeBulkOptions, base: string, path: string): void {
+  if (h.authUrl !== base) {
+    throw new UsageError(`ledger ${path} belongs to ${h.authUrl}, not ${base}`, {
+      hint: 'resume against the Keystone the run started on (same --os-auth-url / cloud).',
+    })
+  }
+  if (opts.count !== undefined && (h.mode !== 'count' || h.count !== opts.count)) {
+    throw new UsageError(
+      `--count ${opts.count} does not match the ledger (${h.mode === 'count' ? `count ${h.count}` : `pool ${h.pool}`})`,
+      { hint: 'leave out --count and --from with --resume: the ledger knows them.' },
+    )
+  }
+  if (opts.pool !== undefined && (h.mode !== 'pool' || resolve(opts.pool) !== h.pool)) {
+    throw new UsageError(
+      `--from ${opts.pool} does not match the ledger (${h.mode === 'pool' ? `pool ${h.pool}` : `count ${h.count}`})`,
+      { hint: 'leave out --count and --from with --resume: the ledger knows them.' },
+    )
+  }
+}

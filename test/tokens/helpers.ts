@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AuthSettings } from '../../src/config/auth.js'
+import { type KeystoneSession, openSession } from '../../src/keystone/session.js'
+import type { Clock } from '../../src/tokens/runner.js'
+import { FAKE_PASSWORD, type FakeKeystone } from './fake-keystone.js'
+
+export function fakeSettings(fk: FakeKeystone, password = FAKE_PASSWORD): AuthSettings {
+  return {
+    authUrl: fk.authUrl,
+    username: 'admin',
+    password,
+    projectName: 'admin',
+    userDomainName: 'Default',
+    projectDomainName: 'Default',
+  }
+}
+
+export function fakeSession(fk: FakeKeystone, opts: { timeoutMs?: number } = {}): Promise<KeystoneSession> {
+  return openSession(fakeSettings(fk), { timeoutMs: opts.timeoutMs ?? 5_000, connections: 32 })
+}
+
+/** A private temporary directory (0700), removed by the returned cleanup. */
+export function tempDir(prefix = 'idtool-tokens-'): {
+  dir: string
+  path: (name: string) => string
+  rm: () => void
+} {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return { dir, path: (n) => join(dir, n), rm: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** A clock whose sleeps return at once but are recorded (for backoff and pacing assertions). */
+export function recordingClock(): Clock & { sleeps: number[] } {
+  const sleeps: number[] = []
+  let t = 0
+  return {
+    sleeps,
+    now: () => t,
+    wallNow: () => Date.now(),
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      t += ms
+    },
+  }
+}
+
+/** Every complete line of a JSONL text, parsed. */
+export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T)
+}
