@@ -73,3 +73,12 @@ export function parseDuration(text: string): number {
 export const durationFlag = Flags.custom<number>({
   parse: async (input) => parseDuration(input),
 })
+
+/** `--scenario FILE`: settings from a scenario file; flags typed on the command line win. */
+export const scenarioFlag = {
+  scenario: Flags.string({
+    description:
+      'read settings from a scenario YAML file (see scenarios/); flags typed on the command line win',
+    helpGroup: 'GLOBAL',
+  }),
+}

@@ -5,7 +5,7 @@ import { BaseCommand } from '../../base-command.js'
 import { resolveAuthOrLab } from '../../config/target.js'
 import { ConfigError, UsageError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
-import { osFlagInputs, osFlags } from '../../flags.js'
+import { osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
 import { openSession } from '../../keystone/session.js'
 import { labRevocationStore } from '../../lab/revocations.js'
 import { labDirFlag } from '../../lab-flags.js'
@@ -26,6 +26,7 @@ import {
   renderSweepTable,
 } from '../../report/sweep.js'
 import type { BenchSweepResult } from '../../results/types.js'
+import { applyScenarioFlag } from '../../scenario/index.js'
 import { apiLeveler, type EventLeveler, seedLeveler } from '../../sweep/drivers.js'
 import { isLabTarget } from '../../sweep/lab-target.js'
 import { parseLevels } from '../../sweep/levels.js'
@@ -84,10 +85,11 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
   ]
 
   static override flags = {
+    ...scenarioFlag,
     ...osFlags,
     revocations: Flags.string({
-      description: 'revocation event levels, ascending, e.g. 0,1000,10k,30000',
-      required: true,
+      description:
+        'revocation event levels, ascending, e.g. 0,1000,10k,30000 (required, here or in --scenario)',
       helpGroup: 'SWEEP',
     }),
     'seed-direct': Flags.boolean({
@@ -124,7 +126,13 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
   }
 
   async run(): Promise<BenchSweepResult> {
-    const { flags } = await this.parse(BenchSweep)
+    const { flags: parsed, metadata } = await this.parse(BenchSweep)
+    const flags = await applyScenarioFlag(BenchSweep, 'bench:sweep', parsed, metadata)
+    if (!flags.revocations) {
+      throw new UsageError('missing --revocations (e.g. --revocations 0,1000,10k)', {
+        hint: 'give the revocation event levels on the command line or in the scenario settings.',
+      })
+    }
     const levels = parseLevels(flags.revocations)
     const settings = validateSettingsFromFlags(flags)
     const source = tokenSourceFromFlags({

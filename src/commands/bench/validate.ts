@@ -3,7 +3,7 @@ import { BaseCommand } from '../../base-command.js'
 import { resolveAuthOrLab } from '../../config/target.js'
 import { ConfigError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
-import { osFlagInputs, osFlags } from '../../flags.js'
+import { osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
 import { openSession } from '../../keystone/session.js'
 import { prepareValidateTokens } from '../../load/tokens.js'
 import { runValidateBench, validationUrl } from '../../load/validate.js'
@@ -15,6 +15,7 @@ import {
 import { decodeHistogram, toHgrm } from '../../metrics/histogram.js'
 import { renderBenchValidateTable, renderValidateProgress } from '../../report/bench.js'
 import type { BenchValidateResult } from '../../results/types.js'
+import { applyScenarioFlag } from '../../scenario/index.js'
 import { formatMs } from '../../ui/progress.js'
 
 export default class BenchValidate extends BaseCommand {
@@ -50,12 +51,14 @@ export default class BenchValidate extends BaseCommand {
   ]
 
   static override flags = {
+    ...scenarioFlag,
     ...osFlags,
     ...benchValidateFlags,
   }
 
   async run(): Promise<BenchValidateResult> {
-    const { flags } = await this.parse(BenchValidate)
+    const { flags: parsed, metadata } = await this.parse(BenchValidate)
+    const flags = await applyScenarioFlag(BenchValidate, 'bench:validate', parsed, metadata)
     const settings = validateSettingsFromFlags(flags)
     const source = tokenSourceFromFlags(flags)
     const signal = this.interruptSignal()

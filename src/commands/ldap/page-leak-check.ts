@@ -5,7 +5,7 @@ import { BaseCommand } from '../../base-command.js'
 import { resolveAuthOrLab } from '../../config/target.js'
 import { UsageError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
-import { durationFlag, osFlagInputs, osFlags } from '../../flags.js'
+import { durationFlag, osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
 import {
   defaultLabDir,
   LAB_BIND_DN,
@@ -23,6 +23,7 @@ import { formatBytes, parseBytes } from '../../ldap/units.js'
 import { decodeHistogram, toHgrm } from '../../metrics/histogram.js'
 import { renderLeakTable } from '../../report/leak.js'
 import type { PageLeakCheckResult } from '../../results/types.js'
+import { applyScenarioFlag } from '../../scenario/index.js'
 import { formatMs } from '../../ui/progress.js'
 
 const DEFAULT_ITERATIONS = 200
@@ -113,6 +114,7 @@ stops after 10 failures in a row (exit 1). A --pid that exits mid-run is judged 
   ]
 
   static override flags = {
+    ...scenarioFlag,
     url: Flags.string({
       description: `LDAP URL, ldap://HOST:PORT or ldaps://HOST:PORT (default: the lab's ${LDAP_URL})`,
       helpGroup: 'LDAP',
@@ -203,7 +205,8 @@ stops after 10 failures in a row (exit 1). A --pid that exits mid-run is judged 
   }
 
   async run(): Promise<PageLeakCheckResult> {
-    const { flags } = await this.parse(LdapPageLeakCheck)
+    const { flags: parsed, metadata } = await this.parse(LdapPageLeakCheck)
+    const flags = await applyScenarioFlag(LdapPageLeakCheck, 'ldap:page-leak-check', parsed, metadata)
     if (flags.iterations !== undefined && flags.duration !== undefined) {
       throw new UsageError('use either --iterations or --duration, not both')
     }
