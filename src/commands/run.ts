@@ -56,18 +56,10 @@ function withoutSuccessJson(loadable: Command.Loadable, commandClass: Command.Cl
 
 export default class Run extends BaseCommand {
   static override summary = 'Run a scenario file: its command with its settings, then its thresholds.'
-  static override description = `A scenario is a YAML file with four keys: command (e.g. "bench validate"),
-settings (a mapping of the command's long flag names to values, e.g.
-duration: 3s, concurrency: 2, keepalive: false), thresholds (a list of
-expressions, e.g. - p99 < 500ms) and description. See scenarios/ci-smoke.yaml.
+  static override description =
+    `A scenario is a YAML file with four keys: command (e.g. "bench validate"), settings (a mapping of the command's long flag names to values, e.g. duration: 3s, concurrency: 2, keepalive: false), thresholds (a list of expressions, e.g. - p99 < 500ms) and description. See scenarios/ci-smoke.yaml.
 
-run checks the file first: unknown keys, wrong types, bad durations, bad
-threshold expressions and settings the command does not have are reported
-with file:line:column and the key. It then runs the command with --out FILE
-and judges the saved result like \`idtool gate\`. Exit 3 when a check fails,
-2 for a bad scenario, else the command's own exit code (5 for a leak, 130
-when interrupted). --dry-run only checks and prints the command line.
-Shipped scenarios are in scenarios/.
+run checks the file first: unknown keys, wrong types, bad durations, bad threshold expressions and settings the command does not have are reported with file:line:column and the key. It then runs the command with --out FILE and judges the saved result like \`idtool gate\`. Exit 3 when a check fails, 2 for a bad scenario, else the command's own exit code (5 for a leak, 130 when interrupted). --dry-run only checks and prints the command line. Shipped scenarios are in scenarios/.
 
 ${GATE_METHOD_HELP}`
 

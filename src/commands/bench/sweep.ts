@@ -43,28 +43,17 @@ export default class BenchSweep extends BaseCommand {
     'Validation throughput and latency against the number of revocation events, level by level.'
 
   static override description =
-    `For each level of --revocations (ascending), brings the revocation event count of the target to that
-level, then runs \`bench validate\` with the same settings, and records one point: events, rps, p50,
-p99, errors and the full bench result. Prints a table (with the change against the first level) and a
-terminal chart; --out saves the JSON, --html one self-contained HTML report with the charts.
+    `For each level of --revocations (ascending), brings the revocation event count of the target to that level, then runs \`bench validate\` with the same settings, and records one point: events, rps, p50, p99, errors and the full bench result. Prints a table (with the change against the first level) and a terminal chart; --out saves the JSON, --html one self-contained HTML report with the charts.
 
 How the count is raised:
-  default        revoke-bulk: issue and revoke the difference through the API (DELETE /v3/auth/tokens,
-                 one event each; about 13 s per 1,000 on the lab with caching on). Works on any cloud.
-  --seed-direct  LAB ONLY: insert rows of the same shape straight into the lab's database (seconds for
-                 100,000), or remove seeded rows when above a level. Refused unless the target is the lab.
-Events made through the API are never removed: when there are more than a level asks for, that point is
-measured at the count there is (the table shows the real count).
+  default        revoke-bulk: issue and revoke the difference through the API (DELETE /v3/auth/tokens, one event each; about 13 s per 1,000 on the lab with caching on). Works on any cloud.
+  --seed-direct  LAB ONLY: insert rows of the same shape straight into the lab's database (seconds for 100,000), or remove seeded rows when above a level. Refused unless the target is the lab. Events made through the API are never removed: when there are more than a level asks for, that point is measured at the count there is (the table shows the real count).
 
-The token pool is prepared once, before the first level (--tokens, or --token-count fresh tokens,
-default ${DEFAULT_TOKEN_COUNT}), because Keystone only checks a token against events issued at or after it: tokens
-issued after the events would not see them. Tokens live one hour: keep API sweeps shorter than that.
+The token pool is prepared once, before the first level (--tokens, or --token-count fresh tokens, default ${DEFAULT_TOKEN_COUNT}), because Keystone only checks a token against events issued at or after it: tokens issued after the events would not see them. Tokens live one hour: keep API sweeps shorter than that.
 
-On the lab (SQLite as db_sync leaves it, cache on) the classic slowdown shows from about 10,000 events;
-\`idtool lab analyze\` makes the curve flat, and so does \`idtool lab up --db mariadb\`.
+On the lab (SQLite as db_sync leaves it, cache on) the classic slowdown shows from about 10,000 events; \`idtool lab analyze\` makes the curve flat, and so does \`idtool lab up --db mariadb\`.
 
-Ctrl-C keeps the points measured so far (and the interrupted level's partial point), writes --out and
---html, and exits 130. Exit 4 when a level had errors or unexpected statuses.`
+Ctrl-C keeps the points measured so far (and the interrupted level's partial point), writes --out and --html, and exits 130. Exit 4 when a level had errors or unexpected statuses.`
 
   static override examples = [
     {

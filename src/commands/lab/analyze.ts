@@ -6,13 +6,7 @@ import { labDirFlag } from '../../lab-flags.js'
 export default class LabAnalyze extends BaseCommand {
   static override summary = "LAB ONLY: update the lab database's planner statistics (SQLite ANALYZE)."
   static override description =
-    `After \`keystone-manage db_sync\` a SQLite database has no statistics, and SQLite answers
-Keystone's revocation check (issued_before >= ? AND (user_id IS NULL OR ...) AND (audit_id IS NULL OR ...))
-through the user_id index: every event revoked through DELETE /v3/auth/tokens has user_id NULL, so each
-validation walks every newer event and slows down linearly with their number. ANALYZE lets SQLite pick the
-audit_id index and the slowdown disappears. --drop removes the statistics again (sqlite_stat1), back to
-the state db_sync leaves. With the lab on MariaDB this runs ANALYZE TABLE (MariaDB picks the audit_id index
-by itself anyway).
+    `After \`keystone-manage db_sync\` a SQLite database has no statistics, and SQLite answers Keystone's revocation check (issued_before >= ? AND (user_id IS NULL OR ...) AND (audit_id IS NULL OR ...)) through the user_id index: every event revoked through DELETE /v3/auth/tokens has user_id NULL, so each validation walks every newer event and slows down linearly with their number. ANALYZE lets SQLite pick the audit_id index and the slowdown disappears. --drop removes the statistics again (sqlite_stat1), back to the state db_sync leaves. With the lab on MariaDB this runs ANALYZE TABLE (MariaDB picks the audit_id index by itself anyway).
 
 Prints the plan of Keystone's query before and after, with the index it uses.`
 

@@ -6,12 +6,9 @@ import { labDirFlag } from '../../lab-flags.js'
 export default class LabClearRevocations extends BaseCommand {
   static override summary = 'LAB ONLY: delete the revocation events from the lab database.'
   static override description =
-    `Deletes every row of revocation_event in the lab's Keystone database (or, with --seeded-only,
-only the rows \`idtool lab seed-revocations\` inserted). Keystone would prune them itself about 1.5 h after
-they were revoked; this starts the next benchmark from a known count at once.
+    `Deletes every row of revocation_event in the lab's Keystone database (or, with --seeded-only, only the rows \`idtool lab seed-revocations\` inserted). Keystone would prune them itself about 1.5 h after they were revoked; this starts the next benchmark from a known count at once.
 
-Beware: without --seeded-only, tokens revoked through the API validate again afterwards (Fernet tokens are
-only refused because of their revocation event).`
+Beware: without --seeded-only, tokens revoked through the API validate again afterwards (Fernet tokens are only refused because of their revocation event).`
 
   static override examples = [
     {

@@ -7,18 +7,11 @@ import { labDirFlag } from '../../lab-flags.js'
 export default class LabSeedRevocations extends BaseCommand {
   static override summary = 'LAB ONLY: insert N revocation events straight into the lab database.'
   static override description =
-    `Reaching 10,000-100,000 revocation events through the API takes a long time (about 13 s per
-1,000 with caching on); this inserts them with SQL in seconds, into the database named in the lab's
-keystone.conf (SQLite file, or MariaDB over the lab's unix socket with --db mariadb). It refuses any
-directory that is not an idtool lab.
+    `Reaching 10,000-100,000 revocation events through the API takes a long time (about 13 s per 1,000 with caching on); this inserts them with SQL in seconds, into the database named in the lab's keystone.conf (SQLite file, or MariaDB over the lab's unix socket with --db mariadb). It refuses any directory that is not an idtool lab.
 
-The rows have the shape of the ones \`DELETE /v3/auth/tokens\` writes: only audit_id, issued_before and
-revoked_at set (UTC, seconds precision, issued_before = revoked_at = now), every other column NULL. Their
-audit ids start with "idtoolSeed" so \`idtool lab clear-revocations --seeded-only\` removes just them.
+The rows have the shape of the ones \`DELETE /v3/auth/tokens\` writes: only audit_id, issued_before and revoked_at set (UTC, seconds precision, issued_before = revoked_at = now), every other column NULL. Their audit ids start with "idtoolSeed" so \`idtool lab clear-revocations --seeded-only\` removes just them.
 
-What to know before reading a benchmark: Keystone checks a token against the events whose issued_before is
-at or after the token's issued_at, so only tokens issued BEFORE the seeding are slowed down; and Keystone
-prunes events about 1.5 h after revoked_at (at the next API revocation).`
+What to know before reading a benchmark: Keystone checks a token against the events whose issued_before is at or after the token's issued_at, so only tokens issued BEFORE the seeding are slowed down; and Keystone prunes events about 1.5 h after revoked_at (at the next API revocation).`
 
   static override examples = [
     { description: 'Add 10,000 events', command: '<%= config.bin %> <%= command.id %> 10000' },

@@ -60,38 +60,17 @@ export default class LdapPageLeakCheck extends BaseCommand {
     'Repeat paged LDAP searches at a tiny page size, watch memory, and say leak or no leak with numbers.'
 
   static override description = `Two targets:
-  direct      --url ldap://HOST:PORT --bind-dn DN (--password-file F | env LDAP_PASSWORD) --base DN runs a
-              Simple Paged Results search (RFC 2696) again and again with ldapts, one page at a time so
-              every page is timed, and checks that every search returns the same number of entries and no
-              DN twice.
-  --keystone  --domain NAME lists the users of an LDAP-backed Keystone domain again and again
-              (GET /v3/users?domain_id=...), which makes Keystone page through LDAP with its own pool;
-              pass the Keystone worker PIDs with --pid (uwsgi workers, not the masters).
+  direct      --url ldap://HOST:PORT --bind-dn DN (--password-file F | env LDAP_PASSWORD) --base DN runs a Simple Paged Results search (RFC 2696) again and again with ldapts, one page at a time so every page is timed, and checks that every search returns the same number of entries and no DN twice.
+  --keystone  --domain NAME lists the users of an LDAP-backed Keystone domain again and again (GET /v3/users?domain_id=...), which makes Keystone page through LDAP with its own pool; pass the Keystone worker PIDs with --pid (uwsgi workers, not the masters).
 
-Lab default: with no --url (or the lab's URL ${LDAP_URL}) and no --bind-dn, --password-file or LDAP_PASSWORD,
-the lab's service account ${LAB_BIND_DN} binds with the password from the lab's secrets directory. With the
-lab's URL, --base defaults to ${LAB_USERS_DN}. Any explicit flag turns the default off.
+Lab default: with no --url (or the lab's URL ${LDAP_URL}) and no --bind-dn, --password-file or LDAP_PASSWORD, the lab's service account ${LAB_BIND_DN} binds with the password from the lab's secrets directory. With the lab's URL, --base defaults to ${LAB_USERS_DN}. Any explicit flag turns the default off.
 
-Method. One probe search runs first (bind, base, filter and size limits must work), then --warmup iterations
-that are not measured. Then memory is sampled at iteration 0 and every K iterations (--sample-every; default
-about 40 samples per run): idtool's own heap (heapUsed without JIT-compiled code, and external) after
-forced full garbage collections, and for every --pid the resident anonymous memory (RssAnon) and VmRSS
-from /proc/PID/status. Samples taken right after an error are left out. For each subject a least-squares line of bytes against
-iterations gives the slope and its 95% confidence interval (Student's t):
-  leak          the interval's lower bound is above --leak-threshold (default 1 KiB per iteration), and
-                memory still grows at the end: with 8+ samples the second half, with 16+ also the last
-                third, is not confidently below the threshold (growth that levels off, or one step then a
-                plateau, is a warm-up or a cache: inconclusive, not a leak);
+Method. One probe search runs first (bind, base, filter and size limits must work), then --warmup iterations that are not measured. Then memory is sampled at iteration 0 and every K iterations (--sample-every; default about 40 samples per run): idtool's own heap (heapUsed without JIT-compiled code, and external) after forced full garbage collections, and for every --pid the resident anonymous memory (RssAnon) and VmRSS from /proc/PID/status. Samples taken right after an error are left out. For each subject a least-squares line of bytes against iterations gives the slope and its 95% confidence interval (Student's t):
+  leak          the interval's lower bound is above --leak-threshold (default 1 KiB per iteration), and memory still grows at the end: with 8+ samples the second half, with 16+ also the last third, is not confidently below the threshold (growth that levels off, or one step then a plateau, is a warm-up or a cache: inconclusive, not a leak);
   no-leak       the interval's upper bound is below the threshold;
-  inconclusive  otherwise: run more iterations.
-VmRSS is reported but does not decide (file-backed pages such as slapd's mdb map count in it). The overall
-verdict is leak when any deciding subject leaks. Exit 5 on leak, 0 on no-leak, 1 on inconclusive (0 with
---allow-inconclusive).
+  inconclusive  otherwise: run more iterations. VmRSS is reported but does not decide (file-backed pages such as slapd's mdb map count in it). The overall verdict is leak when any deciding subject leaks. Exit 5 on leak, 0 on no-leak, 1 on inconclusive (0 with --allow-inconclusive).
 
-Faults: a wrong password, an unreachable server, a missing base DN or a size limit (slapd's default
-sizelimit 500 stops even paged searches at 500 entries for ordinary bind DNs) stop the run before measuring
-(exit 2). During the run, failures are counted in "errors" by kind, the connection is reopened, and the run
-stops after 10 failures in a row (exit 1). A --pid that exits mid-run is judged on its samples before.
+Faults: a wrong password, an unreachable server, a missing base DN or a size limit (slapd's default sizelimit 500 stops even paged searches at 500 entries for ordinary bind DNs) stop the run before measuring (exit 2). During the run, failures are counted in "errors" by kind, the connection is reopened, and the run stops after 10 failures in a row (exit 1). A --pid that exits mid-run is judged on its samples before.
 
 --hgrm FILE writes FILE-page.hgrm and FILE-search.hgrm (HdrHistogram percentile distributions, ms).`
 

@@ -13,18 +13,12 @@ export default class Report extends BaseCommand {
   static override summary =
     'Render saved results as a table, JSON, Markdown, .hgrm or one self-contained HTML file.'
   static override description =
-    `Reads results saved with --out (bench validate, bench sweep, ldap page-leak-check, revoke-bulk,
-tokens issue, gate) and renders them:
+    `Reads results saved with --out (bench validate, bench sweep, ldap page-leak-check, revoke-bulk, tokens issue, gate) and renders them:
   table     the terminal tables (a sweep adds a bar chart of throughput and p99 per level)
   json      the result itself (an array for several files)
   markdown  headings and tables for a pull request, a wiki or a ticket
   hgrm      the percentile distribution in HdrHistogram's .hgrm format (one file; see --histogram, --level)
-  html      one self-contained HTML file: no script, no network, charts drawn as inline SVG. A bench run
-            gets its latency percentile spectrum (log scale of 1/(1-p), like HdrHistogram's plotter) with
-            one line per backend; a sweep gets throughput and p50/p99 against revocation events (several
-            sweeps are overlaid in the same charts) and a spectrum per level; a leak check gets memory
-            against iterations with the fitted slope for each subject.
-Without --out the rendering goes to stdout.`
+  html      one self-contained HTML file: no script, no network, charts drawn as inline SVG. A bench run gets its latency percentile spectrum (log scale of 1/(1-p), like HdrHistogram's plotter) with one line per backend; a sweep gets throughput and p50/p99 against revocation events (several sweeps are overlaid in the same charts) and a spectrum per level; a leak check gets memory against iterations with the fitted slope for each subject. Without --out the rendering goes to stdout.`
 
   static override strict = false
 
