@@ -2,13 +2,13 @@
 // Benchmark: `idtool revoke-bulk --count N` on the lab, side by side in one run with
 //   1. Keystone's own ceiling at the same concurrency, measured by independent C load tools sending the same
 //      requests through the same haproxy:
-//      - issue:  `ab -k -c C` POSTing the same token-method body (POST /v3/auth/tokens?nocatalog), N/2
-//                requests before and N/2 after idtool; ceiling = all 201s / both runs' time;
-//      - revoke: `wrk -t1 -c C -d Ds` with a Lua script that sends DELETE /v3/auth/tokens with a distinct
-//                X-Subject-Token per request, walking a list of fresh tokens (each revoked once). wrk runs for
-//                a fixed time (its thread:stop() does not end the run early) and the list is longer than
-//                what it can revoke in that time; D s before and D s after idtool; ceiling = answered
-//                DELETEs / wrk's measured durations.
+//      - issue:  `ab -k -c C` POSTing the same token-method body (POST /v3/auth/tokens?nocatalog);
+//                ceiling = 201 answers / ab's time;
+//      - revoke: `wrk -t1 -c C` with a Lua script that sends DELETE /v3/auth/tokens with a distinct
+//                X-Subject-Token per request, walking a list of fresh tokens (each revoked once). ab cannot
+//                vary a header per request, hence wrk. wrk runs for a fixed time (its thread:stop() does not
+//                end the run early) with a list longer than it can revoke in that time; ceiling = answered
+//                DELETEs / wrk's measured duration.
 //   2. one-process-per-token shell loops, sequential, on small samples, extrapolated as rates:
 //      - classic: `openstack token issue` (a fresh process authenticating with the password, like the old
 //        `keystone token-get`) then `curl -X DELETE`, per token;
@@ -16,14 +16,16 @@
 //      - curl-token: `curl` POST with the token method (the fastest a shell loop can be), then `curl -X DELETE`.
 // Goals: idtool >= 90 % of the ceiling, >= 20x the classic loop (the other loops are shown for context).
 //
-// Fairness: revocations get slower as revocation events pile up, and the machine's background load drifts,
-// so each ceiling is measured half before and half after idtool's run (ab, wrk | idtool | wrk, ab),
-// bracketing the conditions idtool ran in. On a shared 2-core machine single runs still vary by 10-20 %.
-// Every run adds about count + 2 * (wrk seconds x revoke rate) + the shell loops' revocation events
-// (Keystone prunes them after about 1.5 h).
+// Fairness: revocations and token-method issues get slower as revocation events pile up, and on a shared
+// 2-core machine the background load drifts by tens of percent within a minute. So the N tokens are revoked
+// in S consecutive revoke-bulk runs of N/S (--slices, default 8; --slices 1 is a single run), each next to
+// a ceiling slice (ab N/S issues + wrk 2D/S seconds of revokes), alternating which goes first:
+// C I | I C | C I | I C. Rates are totals over the slices (tokens / summed phase time).
+// Every run adds about N + 2D x revoke rate + the shell loops' revocation events (Keystone prunes them after
+// about 1.5 h).
 //
-// Usage: npm run build && node bench/revoke-bulk.mjs [--count 2000] [--concurrency 4] [--wrk-seconds 8]
-//        [--wrk-tokens 1500] [--shell 50] [--classic 10]
+// Usage: npm run build && node bench/revoke-bulk.mjs [--count 2000] [--concurrency 4] [--slices 8]
+//        [--wrk-seconds 8] [--shell 50] [--classic 10]
 // Secrets (the admin token, issued tokens) only ever go to 0600 files in a private temporary directory that
 // is removed at the end; nothing secret is printed.
 import { spawn } from 'node:child_process'
@@ -43,19 +45,21 @@ const { values: args } = parseArgs({
   options: {
     count: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '4' },
+    slices: { type: 'string', default: '8' },
     'wrk-seconds': { type: 'string', default: '8' },
-    'wrk-tokens': { type: 'string', default: '1500' },
+    'wrk-max-rate': { type: 'string', default: '200' },
     shell: { type: 'string', default: '50' },
     classic: { type: 'string', default: '10' },
   },
 })
 const COUNT = Number(args.count)
 const C = Number(args.concurrency)
+const S = Number(args.slices)
 const WRK_S = Number(args['wrk-seconds'])
-const K = Number(args['wrk-tokens'])
+const WRK_MAX = Number(args['wrk-max-rate'])
 const SHELL = Number(args.shell)
 const CLASSIC = Number(args.classic)
-for (const [k, v] of Object.entries({ COUNT, C, K, SHELL, CLASSIC, WRK_S })) {
+for (const [k, v] of Object.entries({ COUNT, C, S, SHELL, CLASSIC, WRK_S, WRK_MAX })) {
   if (!Number.isInteger(v) || v < 1 || v > 20_000) throw new Error(`bad ${k}: ${v}`)
 }
 
@@ -151,7 +155,7 @@ function done(summary, latency, requests)
 end
 `
 
-async function wrkRevoke(tokensFile) {
+async function wrkRevoke(tokensFile, seconds) {
   const lua = secret('revoke.lua', WRK_LUA)
   const auth = secret('auth.txt', `${session.caller.token}\n`)
   const url = new URL(base)
@@ -160,7 +164,7 @@ async function wrkRevoke(tokensFile) {
     [
       '-t1',
       `-c${C}`,
-      `-d${WRK_S}s`,
+      `-d${seconds}s`,
       '--timeout',
       '30s',
       '-s',
@@ -176,8 +180,7 @@ async function wrkRevoke(tokensFile) {
   const m = /WRKRESULT (\{.*\})/.exec(r.stdout)
   if (!m) throw new Error(`wrk failed (${r.code}): ${r.stderr.slice(0, 300)}`)
   const j = JSON.parse(m[1])
-  if (j.exhausted)
-    log(`wrk used up its ${K} tokens: the revoke ceiling is underestimated, raise --wrk-tokens`)
+  if (j.exhausted) log('wrk used up its tokens: the revoke ceiling is underestimated, raise --wrk-max-rate')
   if (j.other || j.errors) log(`wrk: ${j.other} unexpected statuses, ${j.errors} socket errors`)
   return { ...j, rate: j.answered / (j.durationUs / 1e6) }
 }
@@ -267,33 +270,65 @@ function curlIssue(bodyFile) {
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a')
 try {
   const e0 = await eventsNow()
-  log(`lab ${base}, concurrency ${C}, ${e0} revocation events at the start`)
-  log(`issuing ${2 * K} tokens for the wrk revoke ceiling (wrk revokes what it can in ${WRK_S} s)`)
-  const beforeList = await freshTokens('wrk-before', K)
-  const afterList = await freshTokens('wrk-after', K)
+  const per = Math.ceil(COUNT / S)
+  const wrkSeconds = Math.max(1, Math.round((2 * WRK_S) / S))
+  const wrkTokens = wrkSeconds * WRK_MAX
+  log(`lab ${base}, concurrency ${C}, ${S} slices of ${per} tokens, ${e0} revocation events at the start`)
+  log(
+    `issuing ${S} x ${wrkTokens} tokens for the wrk slices (wrk revokes what it can in ${wrkSeconds} s each)`,
+  )
+  const lists = []
+  for (let i = 0; i < S; i++) lists.push(await freshTokens(`wrk-${i}`, wrkTokens))
 
-  const half = Math.ceil(COUNT / 2)
-  log(`ab: issue ceiling, first half (${half} token-method POSTs)`)
-  const abBefore = await abIssue(half)
-  log(`wrk: revoke ceiling, first half (${WRK_S} s)`)
-  const wrkBefore = await wrkRevoke(beforeList)
-  log(`idtool revoke-bulk --count ${COUNT} --concurrency ${C}`)
-  const idt = await revokeBulk({
-    session,
-    count: COUNT,
-    ledger: join(dir, 'ledger.jsonl'),
-    concurrency: C,
-    countEvents: false,
-  })
-  if (idt.failed) log(`idtool: ${idt.failed} failed`)
-  log(`wrk: revoke ceiling, second half (${WRK_S} s)`)
-  const wrkAfter = await wrkRevoke(afterList)
-  log(`ab: issue ceiling, second half (${half} token-method POSTs)`)
-  const abAfter = await abIssue(half)
-  const ab = {
-    ok: abBefore.ok + abAfter.ok,
-    rate: (abBefore.ok + abAfter.ok) / (abBefore.seconds + abAfter.seconds),
+  const abRuns = []
+  const wrkRuns = []
+  const idtRuns = []
+  const ceilingSlice = async (i) => {
+    log(`slice ${i + 1}/${S}: ab ${per} token-method POSTs, wrk ${wrkSeconds} s of DELETEs`)
+    abRuns.push(await abIssue(per))
+    wrkRuns.push(await wrkRevoke(lists[i], wrkSeconds))
   }
+  const idtoolSlice = async (i) => {
+    log(`slice ${i + 1}/${S}: idtool revoke-bulk --count ${per} --concurrency ${C}`)
+    const r = await revokeBulk({
+      session,
+      count: per,
+      ledger: join(dir, `ledger-${i}.jsonl`),
+      concurrency: C,
+      countEvents: false,
+    })
+    if (r.failed) log(`idtool: ${r.failed} failed`)
+    idtRuns.push(r)
+  }
+  for (let i = 0; i < S; i++) {
+    if (i % 2 === 0) {
+      await ceilingSlice(i)
+      await idtoolSlice(i)
+    } else {
+      await idtoolSlice(i)
+      await ceilingSlice(i)
+    }
+  }
+  const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0)
+  const ab = { ok: sum(abRuns, (r) => r.ok), rate: sum(abRuns, (r) => r.ok) / sum(abRuns, (r) => r.seconds) }
+  const wrkAnswered = sum(wrkRuns, (r) => r.answered)
+  const revokeCeiling = wrkAnswered / (sum(wrkRuns, (r) => r.durationUs) / 1e6)
+  // idtool's rates over all slices: tokens / summed phase time (each result's rate is per its own phases)
+  const issued = sum(idtRuns, (r) => r.issued)
+  const answered = sum(idtRuns, (r) => r.revoked + r.skipped)
+  const issueSec = sum(idtRuns, (r) => (r.issueRatePerSec ? r.issued / r.issueRatePerSec : 0))
+  const revokeSec = sum(idtRuns, (r) =>
+    r.revokeRatePerSec ? (r.revoked + r.skipped) / r.revokeRatePerSec : 0,
+  )
+  const idt = {
+    issued,
+    revoked: sum(idtRuns, (r) => r.revoked),
+    failed: sum(idtRuns, (r) => r.failed),
+    issueRatePerSec: issued / issueSec,
+    revokeRatePerSec: answered / revokeSec,
+    durationMs: sum(idtRuns, (r) => r.durationMs),
+  }
+  const sliceRates = (xs, f) => xs.map((x) => fmt(f(x), 0)).join(' ')
 
   const lab = labPaths(defaultLabDir())
   log(`classic loop: ${CLASSIC} x (openstack token issue; curl -X DELETE)`)
@@ -325,26 +360,26 @@ try {
   const curlTok = await shellLoop('curl-token', SHELL, curlIssue(join(dir, 'issue.json')))
   const e1 = await eventsNow()
 
-  const wrkRevoked = wrkBefore.revoked + wrkAfter.revoked
+  const wrkRevoked = sum(wrkRuns, (r) => r.revoked)
   const ours = wrkRevoked + idt.revoked + classic.revoked + curlPw.revoked + curlTok.revoked
   const foreign = e1 - e0 - ours
-  const revokeCeiling =
-    (wrkBefore.answered + wrkAfter.answered) / ((wrkBefore.durationUs + wrkAfter.durationUs) / 1e6)
   const idtPair = idt.issued / (idt.durationMs / 1000)
   const loops = [classic, curlPw, curlTok]
   const out = []
   const pct = (a, b) => `${fmt((100 * a) / b, 0)}%`
-  out.push(`revoke-bulk benchmark: ${COUNT} tokens, concurrency ${C}, lab ${base}, ${e0} events at the start`)
+  out.push(
+    `revoke-bulk benchmark: ${COUNT} tokens in ${S} slices of ${per}, concurrency ${C}, lab ${base}, ${e0} events at the start`,
+  )
   out.push('')
   out.push("vs Keystone's own ceiling at the same concurrency, same requests, same run:")
   out.push(
     `  ${'operation'.padEnd(8)}${'idtool/s'.padStart(10)}${'ceiling/s'.padStart(11)}${'idtool/ceiling'.padStart(16)}  ceiling measured with`,
   )
   out.push(
-    `  ${'issue'.padEnd(8)}${fmt(idt.issueRatePerSec).padStart(10)}${fmt(ab.rate).padStart(11)}${pct(idt.issueRatePerSec, ab.rate).padStart(16)}  ab -k -c${C}, token-method POST, ${half} before (${fmt(abBefore.rate)}/s) + ${half} after (${fmt(abAfter.rate)}/s)`,
+    `  ${'issue'.padEnd(8)}${fmt(idt.issueRatePerSec).padStart(10)}${fmt(ab.rate).padStart(11)}${pct(idt.issueRatePerSec, ab.rate).padStart(16)}  ab -k -c${C}, token-method POST; per slice ${sliceRates(abRuns, (r) => r.rate)} vs idtool ${sliceRates(idtRuns, (r) => r.issueRatePerSec)}`,
   )
   out.push(
-    `  ${'revoke'.padEnd(8)}${fmt(idt.revokeRatePerSec).padStart(10)}${fmt(revokeCeiling).padStart(11)}${pct(idt.revokeRatePerSec, revokeCeiling).padStart(16)}  wrk -t1 -c${C} + Lua, distinct tokens, ${WRK_S} s before (${fmt(wrkBefore.rate)}/s) + ${WRK_S} s after (${fmt(wrkAfter.rate)}/s)`,
+    `  ${'revoke'.padEnd(8)}${fmt(idt.revokeRatePerSec).padStart(10)}${fmt(revokeCeiling).padStart(11)}${pct(idt.revokeRatePerSec, revokeCeiling).padStart(16)}  wrk -t1 -c${C} + Lua, distinct tokens; per slice ${sliceRates(wrkRuns, (r) => r.rate)} vs idtool ${sliceRates(idtRuns, (r) => r.revokeRatePerSec)}`,
   )
   out.push('')
   out.push(
@@ -370,7 +405,7 @@ try {
       `${fmt(idtPair / curlPw.pairRate)}x curl-password, ${fmt(idtPair / curlTok.pairRate)}x curl-token)`,
   )
   out.push(
-    `idtool: issued ${idt.issued}, revoked ${idt.revoked}, failed ${idt.failed} in ${fmt(idt.durationMs / 1000)} s`,
+    `idtool: issued ${idt.issued}, revoked ${idt.revoked}, failed ${idt.failed} in ${fmt(idt.durationMs / 1000)} s over ${S} runs`,
   )
   out.push(`revocation events: ${e0} -> ${e1} (+${e1 - e0}; this bench revoked ${ours})`)
   if (foreign !== 0) {

@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici'
 import type { AuthSettings } from '../config/auth.js'
 import { AuthError, HttpError, IdtoolError } from '../errors.js'
 import type { IssuedToken, KeystoneClient, Scope } from '../keystone/client.js'
@@ -21,6 +22,8 @@ export interface TokenSession {
   scope?: Scope
   /** Used to re-authenticate with the password when the caller token is rejected mid-run. */
   settings?: AuthSettings
+  /** The client's dispatcher: when given, the hot calls go through it with `dispatch()` (less client CPU). */
+  dispatcher?: Dispatcher
 }
 
 /** Password re-authentication from the session's settings, when they hold a user name and a password. */

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { AuthError, ConfigError, IdtoolError } from '../errors.js'
+import { AuthError, ConfigError, IdtoolError, toIdtoolError } from '../errors.js'
 import type { IssuedToken, Scope } from '../keystone/client.js'
 import type { TokensIssueResult } from '../results/types.js'
 import {
@@ -24,6 +24,7 @@ import {
   runBounded,
   systemClock,
 } from './runner.js'
+import { TokenWire } from './wire.js'
 
 export type IssueMethod = 'token' | 'password'
 
@@ -39,6 +40,8 @@ export interface BulkCommonOptions {
   retry?: Partial<RetryPolicy>
   /** Re-authentication when the caller token is rejected (default: password from session.settings). */
   reauthenticate?: () => Promise<IssuedToken>
+  /** Per-request timeout of the hot calls, in ms (default 30 s; the session's client has its own). */
+  requestTimeoutMs?: number
   /** Stop the run after this many tokens in a row failed for good (default 50). */
   maxConsecutiveFailures?: number
   clock?: Clock
@@ -73,12 +76,18 @@ export function issueScope(session: TokenSession, project?: string): Scope | und
   }
 }
 
+/** The lean transport for the hot calls, when the session exposes its dispatcher. */
+export function wireFor(session: TokenSession, timeoutMs?: number): TokenWire | undefined {
+  return session.dispatcher ? new TokenWire(session.dispatcher, session.client.base, timeoutMs) : undefined
+}
+
 /** Issue one token with the given method, retried and re-authenticated as needed. */
 export function issueOne(
   ctx: CallContext,
   session: TokenSession,
   method: IssueMethod,
   scope: Scope | undefined,
+  wire?: TokenWire,
 ): Promise<{ value: IssuedToken; retries: number }> {
   if (method === 'password') {
     const s = session.settings
@@ -102,7 +111,12 @@ export function issueOne(
       () => false,
     )
   }
-  return callWithRetry(ctx, (caller) => session.client.issueTokenFromToken(caller, scope), rejectsSourceToken)
+  return callWithRetry(
+    ctx,
+    (caller) =>
+      wire ? wire.issueFromToken(caller, scope) : session.client.issueTokenFromToken(caller, scope),
+    rejectsSourceToken,
+  )
 }
 
 /** Run-wide counters, the consecutive-failure breaker and throttled progress. */
@@ -180,6 +194,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
       tally.retries++
     },
   }
+  const wire = wireFor(session, opts.requestTimeoutMs)
   const t0 = clock.now()
   const snapshot = (final = false): BulkProgress => {
     const elapsed = clock.now() - t0
@@ -208,7 +223,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
   let fatal: IdtoolError | undefined
   const issueIndex = async (i: number, first: boolean) => {
     try {
-      const { value: t } = await issueOne(ctx, session, method, scope)
+      const { value: t } = await issueOne(ctx, session, method, scope, wire)
       pool ??= new PoolWriter(file)
       pool.append({
         token: t.token,
@@ -225,7 +240,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
       if (err instanceof RunAborted) return
       if (err instanceof FatalRunError) throw err
       // the very first token failing for good means the settings are wrong: stop with that error
-      if (first && err instanceof IdtoolError) throw new FatalRunError(err)
+      if (first) throw new FatalRunError(toIdtoolError(err))
       tally.fail(i, 'issue', failureReason(err))
     }
     emit(snapshot())

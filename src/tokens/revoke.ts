@@ -1,8 +1,8 @@
 import { resolve } from 'node:path'
-import { HttpError, IdtoolError, UsageError } from '../errors.js'
+import { HttpError, IdtoolError, toIdtoolError, UsageError } from '../errors.js'
 import type { RevokeBulkResult } from '../results/types.js'
 import { type CallContext, CallerAuth, callWithRetry, failureReason, passwordReauth } from './caller.js'
-import { type BulkCommonOptions, BulkTally, type IssueMethod, issueOne } from './issue.js'
+import { type BulkCommonOptions, BulkTally, type IssueMethod, issueOne, wireFor } from './issue.js'
 import {
   entryId,
   type LedgerHeader,
@@ -112,6 +112,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
       tally.retries++
     },
   }
+  const wire = wireFor(session, opts.requestTimeoutMs)
   const total = header.mode === 'count' ? header.count! : poolEntries!.length
   let phase: BulkProgress['phase'] = 'events'
   let issueMs = 0
@@ -165,7 +166,9 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
 
   const revokeOne = async (p: Pending) => {
     try {
-      const { value } = await callWithRetry(ctx, (caller) => client.revoke(caller, p.token))
+      const { value } = await callWithRetry(ctx, (caller) =>
+        wire ? wire.revoke(caller, p.token) : client.revoke(caller, p.token),
+      )
       ledger.append({ i: p.i, ...(p.k ? { k: p.k } : {}), s: 'revoked', status: value.status, at: at() })
       answered++
       if (value.status === 204) tally.revoked++
@@ -274,7 +277,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
         phaseStart = clock.now()
         const issueIndex = async (i: number, first: boolean) => {
           try {
-            const { value: t } = await issueOne(ctx, session, method, session.scope)
+            const { value: t } = await issueOne(ctx, session, method, session.scope, wire)
             ledger.append({
               i,
               s: 'issued',
@@ -288,7 +291,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
             toRevoke.push({ i, token: t.token })
           } catch (err) {
             if (err instanceof RunAborted || err instanceof FatalRunError) throw err
-            if (first && err instanceof IdtoolError) throw new FatalRunError(err)
+            if (first) throw new FatalRunError(toIdtoolError(err))
             const reason = failureReason(err)
             ledger.append({ i, s: 'failed', stage: 'issue', reason, at: at() })
             tally.fail(i, 'issue', reason)

@@ -249,6 +249,7 @@ describe('revoke-bulk against a local server with faults', () => {
       ledger: p,
       concurrency: 1,
       countEvents: false,
+      requestTimeoutMs: 300,
       progressIntervalMs: 0,
       onProgress: () => {
         if (!armed) {
@@ -364,6 +365,36 @@ describe('revoke-bulk against a local server with faults', () => {
     expect(err.message).toMatch(/stopped after 5 tokens in a row failed; last failure: .*403/)
     expect(err.hint).toContain('--resume')
     expect(fk.deletes.size).toBe(5)
+  })
+
+  it('the first token failing for good ends the run at once with its own message (wrong settings fail fast)', async () => {
+    fk.faults.failNext = 1
+    fk.faults.failStatus = 400
+    const p = ledger()
+    const err = await revokeBulk({ session, count: 50, ledger: p, concurrency: 4 }).catch((e) => e)
+    expect(err.message).toMatch(/Keystone could not issue a token \(400\): injected failure/)
+    expect(err.hint).toContain(`--resume --ledger ${p}`)
+    expect(fk.requests).toBeLessThanOrEqual(3)
+    expect(readLedger(p).entries.size).toBe(0)
+  })
+
+  it('works without the dispatcher too (the plain KeystoneClient path)', async () => {
+    const plain = {
+      client: session.client,
+      caller: session.caller,
+      scope: session.scope,
+      settings: session.settings,
+    }
+    fk.faults.failNext = 1
+    const r = await revokeBulk({
+      session: plain,
+      count: 8,
+      ledger: ledger(),
+      concurrency: 2,
+      random: () => 0,
+    })
+    expect(r).toMatchObject({ issued: 8, revoked: 8, failed: 0 })
+    expect(fk.events).toHaveLength(8)
   })
 
   it('tokens issue: only --concurrency in flight, reauth on an expired caller, retries on 5xx', async () => {
