@@ -242,6 +242,19 @@ function sameSpec(a: LabSpec | undefined, b: LabSpec): boolean {
   )
 }
 
+/** Whether the config files on disk are what this idtool would write (an upgrade may change them). */
+function configsCurrent(p: LabPaths, spec: LabSpec): boolean {
+  try {
+    const dbPassword = spec.db === 'mariadb' ? secret(p.dbPasswordFile) : undefined
+    return (
+      readFileSync(p.keystoneConf, 'utf8') === keystoneConf(p, spec, dbPassword) &&
+      readFileSync(p.haproxyCfg, 'utf8') === haproxyCfg(p, spec.workers)
+    )
+  } catch {
+    return false
+  }
+}
+
 function cloudsYaml(adminPassword: string): string {
   return `# written by idtool lab up; holds the lab admin password, keep it 0600\n${toYaml({
     clouds: {
@@ -296,7 +309,7 @@ export async function labUp(
   for (const d of [dir, p.run, p.secrets, p.slapdDir, p.keystoneDir, `${dir}/haproxy`])
     mkdirSync(d, { recursive: true, mode: 0o700 })
   const prev = readState(p)
-  if (prev && sameSpec(prev.spec, spec)) {
+  if (prev && sameSpec(prev.spec, spec) && configsCurrent(p, spec)) {
     const st = await labStatus(dir)
     if (st.healthy && st.ldapDomain) {
       log('lab already up and healthy: nothing to do')

@@ -36,6 +36,12 @@ key_repository = ${p.fernetKeys}
 
 [credential]
 key_repository = ${p.credentialKeys}
+
+[revoke]
+# GET /v3/OS-REVOKE/events is memoized per worker process and only the worker that records a revocation
+# drops its copy; the lab seeds and deletes rows directly, so the listing is not cached (the revocation
+# check during validation never is, so this does not change what validation costs)
+caching = false
 ${spec.cache ? '\n[cache]\nenabled = true\nbackend = dogpile.cache.memory\n' : ''}
 [identity]
 domain_specific_drivers_enabled = true

@@ -24,6 +24,7 @@ describe('lab configuration', () => {
     expect(sqlite).toContain('provider = fernet')
     expect(sqlite).toMatch(/\[cache\]\nenabled = true\nbackend = dogpile.cache.memory/)
     expect(sqlite).toContain('domain_specific_drivers_enabled = true')
+    expect(sqlite).toMatch(/\[revoke\]\n(#.*\n)*caching = false/)
     const maria = keystoneConf(p, { workers: 2, cache: false, db: 'mariadb', ldapUsers: 10 }, 'pw')
     expect(maria).toContain(
       'mysql+pymysql://keystone:pw@localhost/keystone?unix_socket=/lab/run/mariadb.sock',
