@@ -60,18 +60,21 @@ export interface KeystoneClientOptions {
   signal?: AbortSignal
 }
 
+/** Read a CA bundle (PEM) named by --os-cacert / OS_CACERT / clouds.yaml; undefined when none is named. */
+export function readCaBundle(path: string | undefined): string | undefined {
+  if (!path) return undefined
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read CA bundle ${path}: ${(err as Error).message}`, {
+      hint: 'pass a readable PEM file to --os-cacert / OS_CACERT.',
+    })
+  }
+}
+
 /** Create a dispatcher for Keystone calls, trusting `cacert` when given. */
 export function createKeystoneDispatcher(opts: { cacert?: string; connections?: number } = {}): Agent {
-  let ca: string | undefined
-  if (opts.cacert) {
-    try {
-      ca = readFileSync(opts.cacert, 'utf8')
-    } catch (err) {
-      throw new ConfigError(`cannot read CA bundle ${opts.cacert}: ${(err as Error).message}`, {
-        hint: 'pass a readable PEM file to --os-cacert / OS_CACERT.',
-      })
-    }
-  }
+  const ca = readCaBundle(opts.cacert)
   return new Agent({ connections: opts.connections ?? 16, connect: ca ? { ca } : undefined })
 }
 

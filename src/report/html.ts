@@ -11,6 +11,7 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
+import { revokeBulkSummary } from './summary.js'
 import { fmtChange, fmtMs, fmtRps, groupDigits, sweepRows } from './sweep.js'
 
 /**
@@ -712,34 +713,9 @@ function leakSection(r: PageLeakCheckResult): string {
 }
 
 function revokeSection(r: RevokeBulkResult): string {
+  const summary = revokeBulkSummary(r, '–')
   return [
-    htmlTable(
-      [
-        'issued',
-        'revoked',
-        'failed',
-        'skipped',
-        'issue/s',
-        'revoke/s',
-        'events before',
-        'events after',
-        'duration',
-      ],
-      [
-        [
-          n(r.issued),
-          n(r.revoked),
-          n(r.failed),
-          n(r.skipped),
-          r.issueRatePerSec.toFixed(1),
-          r.revokeRatePerSec.toFixed(1),
-          n(r.revocationEventsBefore),
-          n(r.revocationEventsAfter),
-          secs(r.durationMs),
-        ],
-      ],
-      [0, 1, 2, 3, 4, 5, 6, 7, 8],
-    ),
+    htmlTable(summary.head, [summary.row], [0, 1, 2, 3, 4, 5, 6, 7, 8]),
     `<p class="meta">ledger ${escapeHtml(r.ledger)}${r.interrupted ? ' · <strong>interrupted</strong>' : ''}</p>`,
     ...(r.failures?.length
       ? [

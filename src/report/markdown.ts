@@ -8,6 +8,7 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
+import { revokeBulkSummary } from './summary.js'
 import { fmtChange, fmtMs, fmtRps, groupDigits, sweepRows } from './sweep.js'
 
 const cell = (v: unknown) =>
@@ -184,34 +185,9 @@ function leak(r: PageLeakCheckResult): string[] {
 }
 
 function revokeBulk(r: RevokeBulkResult): string[] {
+  const summary = revokeBulkSummary(r, '-')
   return [
-    mdTable(
-      [
-        'issued',
-        'revoked',
-        'failed',
-        'skipped',
-        'issue/s',
-        'revoke/s',
-        'events before',
-        'events after',
-        'duration',
-      ],
-      [
-        [
-          n(r.issued),
-          n(r.revoked),
-          n(r.failed),
-          n(r.skipped),
-          r.issueRatePerSec.toFixed(1),
-          r.revokeRatePerSec.toFixed(1),
-          n(r.revocationEventsBefore),
-          n(r.revocationEventsAfter),
-          secs(r.durationMs),
-        ],
-      ],
-      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-    ),
+    mdTable(summary.head, [summary.row], ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
     `Ledger: \`${r.ledger}\`${r.interrupted ? ' **(interrupted)**' : ''}`,
     ...(r.failures?.length
       ? [

@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events'
-import { readFileSync } from 'node:fs'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { resolveAuthOrLab } from '../../config/target.js'
-import { ConfigError, UsageError } from '../../errors.js'
+import { UsageError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
+import { readCaBundle } from '../../keystone/client.js'
 import { openSession } from '../../keystone/session.js'
 import { labRevocationStore } from '../../lab/revocations.js'
 import { labDirFlag } from '../../lab-flags.js'
@@ -134,16 +134,7 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
         hint: `drop --seed-direct to raise the count through the API, or target the lab (no lab found in ${flags.dir} for that URL).`,
       })
     }
-    let ca: string | undefined
-    if (auth.cacert) {
-      try {
-        ca = readFileSync(auth.cacert, 'utf8')
-      } catch (err) {
-        throw new ConfigError(`cannot read CA bundle ${auth.cacert}: ${(err as Error).message}`, {
-          hint: 'pass a readable PEM file to --os-cacert / OS_CACERT.',
-        })
-      }
-    }
+    const ca = readCaBundle(auth.cacert)
     const signal = this.interruptSignal()
     // many requests share this signal (token issue, revoke-bulk, every bench level)
     setMaxListeners(256, signal)

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { BaseCommand } from '../../base-command.js'
 import { resolveAuthOrLab } from '../../config/target.js'
-import { ConfigError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
+import { readCaBundle } from '../../keystone/client.js'
 import { openSession } from '../../keystone/session.js'
 import { prepareValidateTokens } from '../../load/tokens.js'
 import { runValidateBench, validationUrl } from '../../load/validate.js'
@@ -63,16 +62,7 @@ export default class BenchValidate extends BaseCommand {
     const source = tokenSourceFromFlags(flags)
     const signal = this.interruptSignal()
     const auth = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
-    let ca: string | undefined
-    if (auth.cacert) {
-      try {
-        ca = readFileSync(auth.cacert, 'utf8')
-      } catch (err) {
-        throw new ConfigError(`cannot read CA bundle ${auth.cacert}: ${(err as Error).message}`, {
-          hint: 'pass a readable PEM file to --os-cacert / OS_CACERT.',
-        })
-      }
-    }
+    const ca = readCaBundle(auth.cacert)
     const session = await openSession(auth, {
       timeoutMs: settings.timeoutMs,
       backendHeader: settings.backendHeader,

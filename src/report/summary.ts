@@ -1,0 +1,31 @@
+import type { RevokeBulkResult } from '../results/types.js'
+import { groupDigits } from './sweep.js'
+
+/** The one-row summary of a revoke-bulk run, shared by the Markdown and HTML renderers. */
+export function revokeBulkSummary(r: RevokeBulkResult, missing = '-'): { head: string[]; row: string[] } {
+  const n = (v: number | null) => (v === null ? missing : groupDigits(v))
+  return {
+    head: [
+      'issued',
+      'revoked',
+      'failed',
+      'skipped',
+      'issue/s',
+      'revoke/s',
+      'events before',
+      'events after',
+      'duration',
+    ],
+    row: [
+      n(r.issued),
+      n(r.revoked),
+      n(r.failed),
+      n(r.skipped),
+      r.issueRatePerSec.toFixed(1),
+      r.revokeRatePerSec.toFixed(1),
+      n(r.revocationEventsBefore),
+      n(r.revocationEventsAfter),
+      `${(r.durationMs / 1000).toFixed(1)} s`,
+    ],
+  }
+}
