@@ -3,7 +3,8 @@
 // fast local target (the lab's haproxy calibration frontend, which answers 200 by itself), in one run.
 //
 //   npm run build && node bench/validate-vs-wrk.mjs [--url http://127.0.0.1:8080/] [--connections 20]
-//       [--seconds 2] [--rounds 3] [--rate 2000,10000] [--million 1000000]
+//       [--seconds 2] [--rounds 3] [--rate 2000,10000] [--million 1000000] [--skip throughput,memory]
+//       [--before DIR]   (or IDTOOL_BENCH_BEFORE=DIR: another build's dist/ measured side by side as idtool-before)
 //
 // It measures and prints, with ratios against the goals of issue 4:
 //   1. max throughput on one core (each generator pinned with `taskset -c 0` when available), same
@@ -19,9 +20,15 @@ import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const SELF = fileURLToPath(import.meta.url)
+// a previous build's dist/ directory to measure side by side (--before DIR or IDTOOL_BENCH_BEFORE)
+const BEFORE_DIST = (() => {
+  const i = process.argv.indexOf('--before')
+  return i >= 0 ? process.argv[i + 1] : (process.env.IDTOOL_BENCH_BEFORE ?? '')
+})()
+if (BEFORE_DIST) process.env.IDTOOL_BENCH_BEFORE = BEFORE_DIST
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 function arg(name, dflt) {
@@ -39,8 +46,14 @@ const SUBJECT = 'gAAAAA'.padEnd(183, 's')
 // child mode: one generator run in this process, result as JSON on stdout
 // ---------------------------------------------------------------------------------------------------
 
-async function child(kind, url, connections, seconds, rate, million) {
-  const engine = () => import('../dist/load/validate.js')
+async function child(childKind, url, connections, seconds, rate, million) {
+  // `idtool-before-*`: the same engine from another build (--before DIR), measured side by side
+  const before = childKind.startsWith('idtool-before-')
+  const kind = before ? childKind.replace('idtool-before-', 'idtool-') : childKind
+  const engine = () =>
+    before
+      ? import(pathToFileURL(join(BEFORE_DIST, 'load/validate.js')).href)
+      : import('../dist/load/validate.js')
   const tokens = Array.from({ length: 100 }, (_, i) => ({
     token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
   }))
@@ -163,6 +176,7 @@ const SECONDS = Number(arg('seconds', '2'))
 const ROUNDS = Number(arg('rounds', '3'))
 const RATES = arg('rate', '2000,10000').split(',').map(Number)
 const MILLION = Number(arg('million', '1000000'))
+const SKIP = new Set(arg('skip', '').split(',').filter(Boolean))
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
 const TASKSET = has('taskset') && spawnSync('taskset', ['-c', '0', 'true']).status === 0
@@ -232,12 +246,19 @@ function parseWrk(out) {
 
 const headerArgs = ['-H', `X-Auth-Token: ${CALLER}`, '-H', `X-Subject-Token: ${SUBJECT}`]
 
-async function wrk({ pin, rate, seconds = SECONDS }) {
+async function wrk({ pin, rate, seconds = SECONDS, burst = false }) {
   const args = ['-t1', `-c${C}`, `-d${seconds}s`, '--latency', ...headerArgs]
   if (rate) {
-    const lua = join(tmp, 'pace.lua')
-    // each connection waits connections/rate seconds between its requests
-    writeFileSync(lua, `function delay()\n  return ${Math.round((C * 1000) / rate)}\nend\n`)
+    const lua = join(tmp, burst ? 'burst.lua' : 'pace.lua')
+    // each connection waits connections/rate seconds (whole ms: wrk's timers) between its requests.
+    // staggered: the first delay of connection k is k/connections of that period, so the sends spread
+    // over the period like an open-model schedule; burst: every connection starts at once and the
+    // connections stay in step, sending all together once per period.
+    const period = Math.round((C * 1000) / rate)
+    const body = burst
+      ? `function delay()\n  return ${period}\nend\n`
+      : `local n = 0\nfunction delay()\n  n = n + 1\n  if n <= ${C} then return math.floor((n - 1) * ${period} / ${C}) end\n  return ${period}\nend\n`
+    writeFileSync(lua, body)
     args.push('-s', lua)
   }
   const r = await timed('wrk', [...args, URL_], { pin })
@@ -273,11 +294,19 @@ const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a')
 const verdict = (ok) => (ok ? 'PASS' : 'MISS')
 
 async function fixedRate(rate, goals) {
-  const fr = { idtool: [], wrk: [], autocannon: [] }
+  const fr = {
+    idtool: [],
+    wrk: [],
+    'wrk-burst': [],
+    autocannon: [],
+    ...(BEFORE_DIST ? { 'idtool-before': [] } : {}),
+  }
   const secs = SECONDS + 1
   for (let round = 1; round <= ROUNDS; round++) {
     if (HAS_WRK) fr.wrk.push(await wrk({ pin: false, rate, seconds: secs }))
+    if (HAS_WRK) fr['wrk-burst'].push(await wrk({ pin: false, rate, seconds: secs, burst: true }))
     fr.autocannon.push(await nodeChild('autocannon-open', { rate, seconds: secs }))
+    if (BEFORE_DIST) fr['idtool-before'].push(await nodeChild('idtool-before-open', { rate, seconds: secs }))
     fr.idtool.push(await nodeChild('idtool-open', { rate, seconds: secs }))
     process.stderr.write(`fixed rate ${rate}/s: round ${round}/${ROUNDS} done\n`)
   }
@@ -293,35 +322,56 @@ async function fixedRate(rate, goals) {
       },
     ]),
   )
+  const kinds = Object.keys(fr)
   console.log(`2. CPU time per request at a fixed ${rate} requests/s, ${C} connections (median of rounds)`)
   console.log(
     `   (wrk: whole process via /usr/bin/time; Node tools: process.cpuUsage() around the measured run, after a ${WARM_S} s warm-up run)`,
   )
-  for (const k of ['wrk', 'autocannon', 'idtool']) {
+  console.log(
+    '   wrk has no rate option: wrk = connections staggered over the period (sends spread like an open schedule, the goal reference);',
+  )
+  console.log(
+    '   wrk-burst = all connections in step, sending together once per period (fewer wake-ups, shown for context)',
+  )
+  for (const k of kinds) {
     console.log(
-      `   ${k.padEnd(11)} ${f1(F[k].cpuUs).padStart(7)} µs/request  at ${f0(F[k].rps)} req/s  [${fr[k].map((r) => f1(cpuPer(r))).join(', ')}]`,
+      `   ${k.padEnd(13)} ${f1(F[k].cpuUs).padStart(7)} µs/request  at ${f0(F[k].rps)} req/s  [${fr[k].map((r) => f1(cpuPer(r))).join(', ')}]`,
     )
   }
   const rc = F.idtool.cpuUs / F.wrk.cpuUs
   console.log(
-    `   idtool / wrk = ${f3(rc)}   goal <= 2.0   ${goals ? verdict(rc <= 2) : '(no goal at this rate)'}\n`,
+    `   idtool / wrk = ${f3(rc)}   goal <= 2.0   ${goals ? verdict(rc <= 2) : '(no goal at this rate)'};  idtool / wrk-burst = ${f3(F.idtool.cpuUs / F['wrk-burst'].cpuUs)}`,
   )
+  if (BEFORE_DIST) console.log(`   idtool / idtool-before = ${f3(F.idtool.cpuUs / F['idtool-before'].cpuUs)}`)
+  console.log('')
 
   console.log(`3. p50 latency reported at a fixed ${rate} requests/s (ms, median of rounds)`)
-  console.log(`   wrk         ${f3(F.wrk.p50)}   [${fr.wrk.map((r) => f3(r.p50Ms)).join(', ')}]`)
   console.log(
-    `   autocannon  ${f3(F.autocannon.p50)}   [${fr.autocannon.map((r) => f3(r.p50Ms)).join(', ')}] (autocannon reports whole ms)`,
+    '   wrk 4.1 measures from when it writes each request (no intended-time correction): compare like with like,',
   )
+  console.log("   idtool's uncorrected p50 (from when the request reached its socket) with wrk's")
+  for (const k of ['wrk', 'wrk-burst']) {
+    console.log(`   ${k.padEnd(13)} ${f3(F[k].p50)}   [${fr[k].map((r) => f3(r.p50Ms)).join(', ')}]`)
+  }
   console.log(
-    `   idtool      ${f3(F.idtool.p50)} from actual send (like wrk)   [${fr.idtool.map((r) => f3(r.p50Ms)).join(', ')}]`,
+    `   autocannon    ${f3(F.autocannon.p50)}   [${fr.autocannon.map((r) => f3(r.p50Ms)).join(', ')}] (autocannon reports whole ms)`,
   )
-  console.log(
-    `   idtool      ${f3(F.idtool.p50c)} from intended send (coordinated-omission corrected; includes the ~1 ms timer granularity of the schedule)`,
-  )
-  console.log(`   idtool late sends per round: [${fr.idtool.map((r) => r.late).join(', ')}]`)
+  for (const k of ['idtool-before', 'idtool'].filter((x) => fr[x])) {
+    console.log(
+      `   ${k.padEnd(13)} ${f3(F[k].p50)} from actual send   [${fr[k].map((r) => f3(r.p50Ms)).join(', ')}]`,
+    )
+    console.log(
+      `   ${''.padEnd(13)} ${f3(F[k].p50c)} from intended send (corrected; the excess over the line above is the schedule's timing error)   [${fr[k].map((r) => f3(r.p50CorrectedMs)).join(', ')}]`,
+    )
+    console.log(`   ${''.padEnd(13)} late sends per round: [${fr[k].map((r) => r.late).join(', ')}]`)
+  }
   const dp = Math.abs(F.idtool.p50 - F.wrk.p50) / F.wrk.p50
   console.log(
-    `   |idtool - wrk| / wrk = ${f3(dp)} (${f3(Math.abs(F.idtool.p50 - F.wrk.p50))} ms)   goal <= 0.10   ${goals ? verdict(dp <= 0.1) : '(no goal at this rate)'}\n`,
+    `   |idtool - wrk| / wrk = ${f3(dp)} (${f3(Math.abs(F.idtool.p50 - F.wrk.p50))} ms)   goal <= 0.10   ${goals ? verdict(dp <= 0.1) : '(no goal at this rate)'}`,
+  )
+  const dc = Math.abs(F.idtool.p50c - F.wrk.p50) / F.wrk.p50
+  console.log(
+    `   corrected: |idtool - wrk| / wrk = ${f3(dc)} (${f3(Math.abs(F.idtool.p50c - F.wrk.p50))} ms)\n`,
   )
 }
 
@@ -343,27 +393,29 @@ async function main() {
     `one core: ${TASKSET ? 'taskset -c 0' : 'taskset unavailable, not pinned'}; node ${process.version}\n`,
   )
 
-  // 1. max throughput on one core, interleaved rounds, best of each tool
-  const tp = { idtool: [], wrk: [], ab: [], autocannon: [] }
-  for (let round = 1; round <= ROUNDS; round++) {
-    if (HAS_WRK) tp.wrk.push((await wrk({ pin: true })).rps)
-    if (HAS_AB) tp.ab.push((await ab({ pin: true })).rps)
-    tp.autocannon.push((await nodeChild('autocannon-closed', { pin: true })).rps)
-    const id = await nodeChild('idtool-closed', { pin: true })
-    tp.idtool.push(id.rps)
-    if (id.errors) console.log(`  (idtool round ${round}: ${id.errors} errors)`)
-    process.stderr.write(`throughput round ${round}/${ROUNDS} done\n`)
+  if (!SKIP.has('throughput')) {
+    // 1. max throughput on one core, interleaved rounds, best of each tool
+    const tp = { idtool: [], wrk: [], ab: [], autocannon: [] }
+    for (let round = 1; round <= ROUNDS; round++) {
+      if (HAS_WRK) tp.wrk.push((await wrk({ pin: true })).rps)
+      if (HAS_AB) tp.ab.push((await ab({ pin: true })).rps)
+      tp.autocannon.push((await nodeChild('autocannon-closed', { pin: true })).rps)
+      const id = await nodeChild('idtool-closed', { pin: true })
+      tp.idtool.push(id.rps)
+      if (id.errors) console.log(`  (idtool round ${round}: ${id.errors} errors)`)
+      process.stderr.write(`throughput round ${round}/${ROUNDS} done\n`)
+    }
+    const T = Object.fromEntries(Object.entries(tp).map(([k, v]) => [k, best(v)]))
+    console.log('1. Max throughput on one core (requests/s, best of rounds; all rounds in brackets)')
+    for (const k of ['wrk', 'ab', 'autocannon', 'idtool']) {
+      console.log(`   ${k.padEnd(11)} ${f0(T[k]).padStart(9)}   [${tp[k].map(f0).join(', ')}]`)
+    }
+    const rA = T.idtool / T.autocannon
+    const rW = T.idtool / T.wrk
+    console.log(`   idtool / autocannon = ${f3(rA)}   goal >= 1.0   ${verdict(rA >= 1)}`)
+    console.log(`   idtool / wrk        = ${f3(rW)}   goal >= 0.6   ${verdict(rW >= 0.6)}`)
+    console.log(`   idtool / ab -k      = ${f3(T.idtool / T.ab)}\n`)
   }
-  const T = Object.fromEntries(Object.entries(tp).map(([k, v]) => [k, best(v)]))
-  console.log('1. Max throughput on one core (requests/s, best of rounds; all rounds in brackets)')
-  for (const k of ['wrk', 'ab', 'autocannon', 'idtool']) {
-    console.log(`   ${k.padEnd(11)} ${f0(T[k]).padStart(9)}   [${tp[k].map(f0).join(', ')}]`)
-  }
-  const rA = T.idtool / T.autocannon
-  const rW = T.idtool / T.wrk
-  console.log(`   idtool / autocannon = ${f3(rA)}   goal >= 1.0   ${verdict(rA >= 1)}`)
-  console.log(`   idtool / wrk        = ${f3(rW)}   goal >= 0.6   ${verdict(rW >= 0.6)}`)
-  console.log(`   idtool / ab -k      = ${f3(T.idtool / T.ab)}\n`)
 
   // 2 + 3. fixed rates: CPU per request and p50 (the first rate is the "moderate" one of the goals)
   for (const rate of RATES) await fixedRate(rate, rate === RATES[0])
@@ -375,6 +427,7 @@ async function main() {
     '   (an open-model generator wakes about once per request for its schedule and once per answer)\n',
   )
 
+  if (SKIP.has('memory')) return
   // 4. memory over a million requests
   const m = await nodeChild('memory', { gc: true })
   console.log(

@@ -89,3 +89,41 @@ export class ConstantRateSchedule {
 export function isLate(intendedAtMs: number, sentAtMs: number, thresholdMs: number): boolean {
   return sentAtMs - intendedAtMs > thresholdMs
 }
+
+/**
+ * Sub-millisecond waits of the open model. Node's timers have whole-millisecond granularity on a
+ * millisecond loop clock, so a request due 0.3 ms from now is sent up to ~1.5 ms late if the engine
+ * sleeps on a timer, and that delay lands in the intended-time (corrected) latency. When nothing is
+ * in flight (no answer can arrive whose timing a block would distort), the engine instead blocks the
+ * thread for the exact remainder (`Atomics.wait`, a futex with a sub-millisecond timeout): the send
+ * leaves on time and no extra wake-up is spent. When requests are in flight it sleeps on a timer.
+ */
+
+/**
+ * Whether the engine should block the thread until the next send instead of sleeping on a timer:
+ * only when it is idle (nothing in flight) and the send is due within `maxBlockMs` (0 disables).
+ */
+export function shouldBlock(waitMs: number, idle: boolean, maxBlockMs: number): boolean {
+  return idle && waitMs > 0 && waitMs <= maxBlockMs
+}
+
+/** Below this schedule interval (above 4,000 req/s) the engine batches sends per timer tick instead. */
+export const MIN_BLOCK_INTERVAL_MS = 0.25
+
+/**
+ * The longest precise wait of a schedule with interval `intervalMs`: `maxBlockMs`, or 0 (never block)
+ * when requests are so close together that batching them per millisecond tick costs less CPU than a
+ * wake-up per request (measured: +70% CPU per request at 10,000 req/s, +20% at 2,000 req/s).
+ */
+export function blockWindowMs(intervalMs: number, maxBlockMs: number): number {
+  return intervalMs >= MIN_BLOCK_INTERVAL_MS ? Math.max(0, maxBlockMs) : 0
+}
+
+/**
+ * The timer delay (whole ms, at least 1) for a send due in `waitMs`. With precise waits enabled it
+ * aims to wake up to `maxBlockMs` early, so that an idle engine can block the exact remainder; a timer
+ * that fires early with requests in flight just re-arms. Without them: the first tick at or after due.
+ */
+export function timerDelayMs(waitMs: number, maxBlockMs: number): number {
+  return Math.max(1, Math.ceil(waitMs - maxBlockMs))
+}

@@ -2,7 +2,15 @@ import type { Dispatcher } from 'undici'
 import { networkErrorClass } from '../errors.js'
 import type { PhaseProgress, PhaseSummary, RequestOutcome, TransportErrorClass } from './events.js'
 import type { Lanes } from './lanes.js'
-import { ConstantRateSchedule, isLate, type Pacing, plannedRequests } from './pacer.js'
+import {
+  blockWindowMs,
+  ConstantRateSchedule,
+  isLate,
+  type Pacing,
+  plannedRequests,
+  shouldBlock,
+  timerDelayMs,
+} from './pacer.js'
 
 /** One request to send: prebuilt dispatch options (reuse them across requests) and a caller tag. */
 export interface RequestSpec {
@@ -34,7 +42,15 @@ export interface PhaseOptions {
   signal?: AbortSignal
   /** how long to wait for in-flight requests after an interrupt (ms, default 1000) */
   interruptDrainMs?: number
+  /**
+   * open model: when nothing is in flight and the next send is due within this many ms, block the
+   * thread for the exact remainder instead of sleeping on a millisecond timer (default 1; 0: never)
+   */
+  maxBlockMs?: number
 }
+
+/** A futex to block on for sub-millisecond waits (`Atomics.wait` never sees a change: it times out). */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4))
 
 const now = () => performance.now()
 
@@ -162,12 +178,16 @@ class PhaseRun {
   private dispatching = false
   private timers: NodeJS.Timeout[] = []
   private tickTimer: NodeJS.Timeout | undefined
+  /** the request the pending tick timer was armed for */
+  private timerFor = -1
+  private readonly maxBlockMs: number
   private drainTimer: NodeJS.Timeout | undefined
   private resolve!: (s: PhaseSummary) => void
   readonly done: Promise<PhaseSummary>
 
   constructor(private readonly o: PhaseOptions) {
     this.backendHeaderBytes = headerBytes(o.backendHeader)
+    this.maxBlockMs = o.pacing.model === 'open' ? blockWindowMs(1000 / o.pacing.rate, o.maxBlockMs ?? 1) : 0
     this.planned = plannedRequests(o.pacing, o)
     this.endIssueAt = o.durationMs !== undefined ? this.t0 + o.durationMs : Number.POSITIVE_INFINITY
     this.maxInFlight =
@@ -223,27 +243,42 @@ class PhaseRun {
     this.tick()
   }
 
-  /** open model: send every request that is due, then sleep until the next one */
+  /**
+   * open model: send every request that is due (one clock read per batch, all with their own intended
+   * time), then wait for the next one: block for the exact remainder when idle and it is close,
+   * otherwise sleep on one timer (kept when it already targets that request).
+   */
   private tick(): void {
     if (!this.issuing) return
     const s = this.schedule!
-    const t = now()
-    const due = s.dueBy(t)
-    while (this.issued < due) {
-      if (this.inFlight >= this.maxInFlight) {
-        this.blocked = true
+    let t = now()
+    for (;;) {
+      const due = s.dueBy(t)
+      while (this.issued < due) {
+        if (this.inFlight >= this.maxInFlight) {
+          this.blocked = true
+          return
+        }
+        const seq = this.issued++
+        this.send(seq, s.intendedAt(seq), t)
+      }
+      if (this.issued >= this.planned) {
+        this.stopIssuing()
         return
       }
-      const seq = this.issued++
-      this.send(seq, s.intendedAt(seq), t)
+      const wait = s.intendedAt(this.issued) - t
+      if (!shouldBlock(wait, this.inFlight === 0, this.maxBlockMs)) break
+      Atomics.wait(SLEEPER, 0, 0, wait)
+      t = now()
     }
-    if (this.issued >= this.planned) {
-      this.stopIssuing()
-      return
+    if (this.tickTimer !== undefined) {
+      // keep a pending timer that targets this request or an earlier one; with precise waits, move a
+      // stale one forward instead (it would wake for a request an answer already sent)
+      if (this.maxBlockMs === 0 || this.timerFor >= this.issued) return
+      clearTimeout(this.tickTimer)
     }
-    // a pending timer already targets this request or an earlier one: keep it (no re-arming churn).
-    // Whole milliseconds: libuv timers have that granularity anyway, and Node reuses one list per value.
-    this.tickTimer ??= setTimeout(this.onTimer, Math.ceil(s.waitFor(this.issued, now())))
+    this.timerFor = this.issued
+    this.tickTimer = setTimeout(this.onTimer, timerDelayMs(s.intendedAt(this.issued) - t, this.maxBlockMs))
   }
 
   private send(seq: number, intendedAt: number, t: number): void {
@@ -297,8 +332,9 @@ class PhaseRun {
       else if (this.blocked) {
         this.blocked = false
         this.tick()
-      } else if (this.schedule!.dueBy(now()) > this.issued) {
-        // an answer woke the loop after the next send time: send now rather than at the (ms-grained) timer
+      } else if ((this.inFlight === 0 && this.maxBlockMs > 0) || this.schedule!.dueBy(now()) > this.issued) {
+        // an answer woke the loop after the next send time: send now rather than at the (ms-grained)
+        // timer; or the engine is idle now: it may wait precisely for a send that is close
         this.tick()
       }
     }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { ConstantRateSchedule, isLate, plannedRequests } from '../../src/load/pacer.js'
+import {
+  blockWindowMs,
+  ConstantRateSchedule,
+  isLate,
+  MIN_BLOCK_INTERVAL_MS,
+  plannedRequests,
+  shouldBlock,
+  timerDelayMs,
+} from '../../src/load/pacer.js'
 
 describe('plannedRequests', () => {
   it('an open timed run plans one request per intended time inside the duration', () => {
@@ -77,5 +85,31 @@ describe('isLate', () => {
     expect(isLate(100, 102, 2)).toBe(false)
     expect(isLate(100, 102.01, 2)).toBe(true)
     expect(isLate(100, 99, 2)).toBe(false)
+  })
+})
+
+describe('precise waits of the open model', () => {
+  it('blocks only when idle and the next send is due within the window', () => {
+    expect(shouldBlock(0.4, true, 1)).toBe(true)
+    expect(shouldBlock(1, true, 1)).toBe(true)
+    expect(shouldBlock(1.01, true, 1)).toBe(false) // too far: sleep on a timer
+    expect(shouldBlock(0.4, false, 1)).toBe(false) // answers pending: never distort their timing
+    expect(shouldBlock(0, true, 1)).toBe(false) // already due: send, do not wait
+    expect(shouldBlock(0.4, true, 0)).toBe(false) // disabled
+  })
+
+  it('batches per timer tick instead at high rates', () => {
+    expect(blockWindowMs(0.5, 1)).toBe(1) // 2,000 req/s
+    expect(blockWindowMs(MIN_BLOCK_INTERVAL_MS, 1)).toBe(1)
+    expect(blockWindowMs(0.1, 1)).toBe(0) // 10,000 req/s
+    expect(blockWindowMs(10, -1)).toBe(0)
+  })
+
+  it('arms the timer to wake up to the window early, never under 1 ms', () => {
+    expect(timerDelayMs(10, 1)).toBe(9)
+    expect(timerDelayMs(10.2, 1)).toBe(10)
+    expect(timerDelayMs(0.4, 1)).toBe(1)
+    expect(timerDelayMs(0.4, 0)).toBe(1)
+    expect(timerDelayMs(3.5, 0)).toBe(4) // no window: the first tick at or after the due time
   })
 })
