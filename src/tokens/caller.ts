@@ -77,13 +77,20 @@ export class CallerAuth {
   /** Renew the caller token if it expires within the margin (at most a quarter of its lifetime). */
   async renewIfExpiring(): Promise<void> {
     if (!this.reauth || this.pending) return this.pending
-    const exp = Date.parse(this.token.expiresAt ?? '')
-    if (!Number.isFinite(exp)) return
-    const issued = Date.parse(this.token.issuedAt ?? '')
-    const lifetime = Number.isFinite(issued) ? exp - issued : 3_600_000
-    const margin = Math.min(this.opts.renewMarginMs ?? 600_000, Math.max(0, lifetime / 4))
-    if (exp - this.clock.wallNow() < margin) await this.refresh(this.gen)
+    // computed once per caller token: this runs before every request
+    if (this.renewAtFor !== this.token) {
+      this.renewAtFor = this.token
+      const exp = Date.parse(this.token.expiresAt ?? '')
+      const issued = Date.parse(this.token.issuedAt ?? '')
+      const lifetime = Number.isFinite(issued) ? exp - issued : 3_600_000
+      const margin = Math.min(this.opts.renewMarginMs ?? 600_000, Math.max(0, lifetime / 4))
+      this.renewAt = Number.isFinite(exp) ? exp - margin : Number.POSITIVE_INFINITY
+    }
+    if (this.clock.wallNow() > this.renewAt) await this.refresh(this.gen)
   }
+
+  private renewAtFor?: IssuedToken
+  private renewAt = Number.POSITIVE_INFINITY
 
   /**
    * Get a new caller token replacing generation `gen` (once, whoever asks first); `rejectedBy` is the error

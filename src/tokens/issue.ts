@@ -77,8 +77,14 @@ export function issueScope(session: TokenSession, project?: string): Scope | und
 }
 
 /** The lean transport for the hot calls, when the session exposes its dispatcher. */
-export function wireFor(session: TokenSession, timeoutMs?: number): TokenWire | undefined {
-  return session.dispatcher ? new TokenWire(session.dispatcher, session.client.base, timeoutMs) : undefined
+export function wireFor(
+  session: TokenSession,
+  timeoutMs?: number,
+  connections?: number,
+): TokenWire | undefined {
+  return session.dispatcher
+    ? new TokenWire(session.dispatcher, session.client.base, timeoutMs, { connections })
+    : undefined
 }
 
 /** Issue one token with the given method, retried and re-authenticated as needed. */
@@ -194,7 +200,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
       tally.retries++
     },
   }
-  const wire = wireFor(session, opts.requestTimeoutMs)
+  const wire = wireFor(session, opts.requestTimeoutMs, concurrency)
   const t0 = clock.now()
   const snapshot = (final = false): BulkProgress => {
     const elapsed = clock.now() - t0
@@ -216,7 +222,12 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
       final,
     }
   }
-  const emit = throttle<BulkProgress>((p) => opts.onProgress?.(p), opts.progressIntervalMs ?? 100, clock.now)
+  // takes the snapshot only when it is due: building one per token costs more than the request's own code
+  const emit = throttle<() => BulkProgress>(
+    (take) => opts.onProgress?.(take()),
+    opts.progressIntervalMs ?? 100,
+    clock.now,
+  )
 
   // opened with the first token, so a run that cannot issue any token leaves no file behind
   let pool: PoolWriter | undefined
@@ -243,7 +254,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
       if (first) throw new FatalRunError(toIdtoolError(err))
       tally.fail(i, 'issue', failureReason(err))
     }
-    emit(snapshot())
+    emit(snapshot)
   }
   try {
     if (opts.count > 0 && !opts.signal?.aborted) await issueIndex(0, true)
@@ -257,6 +268,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
     if (!fatal) throw err
   } finally {
     pool?.close()
+    wire?.close()
   }
   if (!fatal && tally.tripped) {
     fatal = tally.trippedError(`the tokens issued so far are in ${file}; fix the cause and run again.`)

@@ -112,7 +112,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
       tally.retries++
     },
   }
-  const wire = wireFor(session, opts.requestTimeoutMs)
+  const wire = wireFor(session, opts.requestTimeoutMs, concurrency)
   const total = header.mode === 'count' ? header.count! : poolEntries!.length
   let phase: BulkProgress['phase'] = 'events'
   let issueMs = 0
@@ -146,7 +146,12 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
       final,
     }
   }
-  const emit = throttle<BulkProgress>((p) => opts.onProgress?.(p), opts.progressIntervalMs ?? 100, clock.now)
+  // takes the snapshot only when it is due: building one per token costs more than the request's own code
+  const emit = throttle<() => BulkProgress>(
+    (take) => opts.onProgress?.(take()),
+    opts.progressIntervalMs ?? 100,
+    clock.now,
+  )
   const stop = () => tally.tripped
 
   const countEvents = async (): Promise<number | null> => {
@@ -180,7 +185,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
       ledger.append({ i: p.i, ...(p.k ? { k: p.k } : {}), s: 'failed', stage: 'revoke', reason, at: at() })
       tally.fail(p.i, 'revoke', reason)
     }
-    emit(snapshot())
+    emit(snapshot)
   }
   const revokeAll = async (items: Iterable<Pending>) => {
     phase = 'revoke'
@@ -201,6 +206,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
       ledger.append({ type: 'end', at: at(), complete: done, interrupted: Boolean(opts.signal?.aborted) })
     } finally {
       ledger.close()
+      wire?.close()
     }
   }
 
@@ -296,7 +302,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
             ledger.append({ i, s: 'failed', stage: 'issue', reason, at: at() })
             tally.fail(i, 'issue', reason)
           }
-          emit(snapshot())
+          emit(snapshot)
         }
         try {
           let rest = toIssue
