@@ -9,7 +9,7 @@ import type { BackendStats, BenchValidateResult, Percentiles } from '../results/
  * throughput are summed; the duration spans the earliest start to the latest end.
  *
  * Exact where the inputs carry histograms (overall, uncorrected, per backend). The cold/warm split has
- * no histogram in the contract, so its merged percentiles are the worst (largest) of the inputs and
+ * a histogram since this version (exact too); for older results its merged percentiles are the worst (largest) of the inputs and
  * its mean is count-weighted; per-backend figures fall back the same way when a backend histogram is
  * missing. Throws UsageError for results that cannot be merged (other kinds, different load models or
  * methods, a missing histogram).
@@ -169,6 +169,16 @@ function mergeSplit(parts: Split[]): Split {
   if (present.length === 0) return null
   if (present.length === 1) return present[0] as NonNullable<Split>
   const count = sum(present, (p) => p.count)
+  if (present.every((p) => typeof p.histogram === 'string' && p.histogram)) {
+    // exact: add the histograms; max from the inputs' raw samples (a bucket only knows its top)
+    const h = mergeEncoded(present.map((p) => p.histogram as string))
+    return {
+      count,
+      latencyMs: { ...percentilesOf(h), max: Math.max(...present.map((p) => p.latencyMs.max)) },
+      histogram: encodeHistogram(h),
+    }
+  }
+  // results from before cold/warm carried histograms: the worst of the inputs, a bound
   const worst = (k: keyof Percentiles) => Math.max(...present.map((p) => p.latencyMs[k]))
   const mean = count > 0 ? round3(present.reduce((a, p) => a + p.latencyMs.mean * p.count, 0) / count) : 0
   return {

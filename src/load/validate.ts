@@ -267,8 +267,22 @@ function assemble(
     statusCodes: rec.statusCodes(),
     errors: rec.errors(),
     backends: rec.backends(),
-    cold: rec.cold.totalCount > 0 ? { count: rec.cold.totalCount, latencyMs: percentiles(rec.cold) } : null,
-    warm: rec.warm.totalCount > 0 ? { count: rec.warm.totalCount, latencyMs: percentiles(rec.warm) } : null,
+    cold:
+      rec.cold.totalCount > 0
+        ? {
+            count: rec.cold.totalCount,
+            latencyMs: percentiles(rec.cold),
+            histogram: encodeHistogram(rec.cold),
+          }
+        : null,
+    warm:
+      rec.warm.totalCount > 0
+        ? {
+            count: rec.warm.totalCount,
+            latencyMs: percentiles(rec.warm),
+            histogram: encodeHistogram(rec.warm),
+          }
+        : null,
     warmup,
     histogram: encodeHistogram(rec.latency),
     histogramUncorrected: rec.uncorrected ? encodeHistogram(rec.uncorrected) : null,

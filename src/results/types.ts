@@ -49,8 +49,10 @@ export interface BenchValidateResult {
   statusCodes: Record<string, number>
   errors: Record<string, number>
   backends: Record<string, BackendStats>
-  cold: { count: number; latencyMs: Percentiles } | null
-  warm: { count: number; latencyMs: Percentiles } | null
+  /** first validation of each token; `histogram` (base64 HDR V2, µs) makes merges exact */
+  cold: { count: number; latencyMs: Percentiles; histogram?: string } | null
+  /** repeat validations */
+  warm: { count: number; latencyMs: Percentiles; histogram?: string } | null
   warmup: { durationMs: number; requests: number } | null
   /** base64 HDR V2 of latencyMs (µs) */
   histogram: string

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { parseThreshold } from '../../src/gate/expression.js'
 import { buildRuns, gate, type LoadedResult } from '../../src/gate/index.js'
 import { groupByOverlap, mergeBenchResults } from '../../src/gate/merge.js'
-import { createHistogram, decodeHistogram, recordMs, summarizeMs } from '../../src/metrics/histogram.js'
+import {
+  createHistogram,
+  decodeHistogram,
+  encodeHistogram,
+  recordMs,
+  summarizeMs,
+} from '../../src/metrics/histogram.js'
 import { benchResult, latencies } from './fixtures.js'
 
 const loaded = (file: string, result: object): LoadedResult => ({
@@ -47,6 +53,46 @@ describe('mergeBenchResults', () => {
     expect(merged.backends.ks2?.latencyMs.p99).toBe(summarizeMs(ks2).p99)
     expect(merged.backends.ks2?.count).toBe(1500 + 1000 + 500)
     expect(Object.keys(merged.backends)).toEqual(['ks1', 'ks2', 'ks3'])
+  })
+
+  it('merges cold and warm exactly when the results carry their histograms', () => {
+    const split = (xs: number[]) => {
+      const h = createHistogram()
+      for (const v of xs) recordMs(h, v)
+      const s = summarizeMs(h)
+      return {
+        count: xs.length,
+        latencyMs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999, max: s.max, mean: s.mean },
+        histogram: encodeHistogram(h),
+      }
+    }
+    const coldA = a.slice(0, 100)
+    const coldB = b.slice(0, 300).map((v) => v * 3)
+    const m = mergeBenchResults([
+      { ...ra, cold: split(coldA), warm: split(a.slice(100)) },
+      { ...rb, cold: split(coldB), warm: split(b.slice(300)) },
+    ])
+    const one = createHistogram()
+    for (const v of [...coldA, ...coldB]) recordMs(one, v)
+    const s = summarizeMs(one)
+    expect(m.cold?.count).toBe(400)
+    expect(m.cold?.latencyMs).toEqual({
+      p50: s.p50,
+      p90: s.p90,
+      p99: s.p99,
+      p999: s.p999,
+      max: s.max,
+      mean: s.mean,
+    })
+    expect(decodeHistogram(m.cold!.histogram!).totalCount).toBe(400)
+    expect(m.warm?.count).toBe(2900 + 1700)
+    // without histograms (older results) the merge falls back to a bound: the worst of the inputs
+    const old = mergeBenchResults([
+      { ...ra, cold: { count: 1, latencyMs: { p50: 1, p90: 1, p99: 1, p999: 1, max: 1, mean: 1 } } },
+      { ...rb, cold: { count: 3, latencyMs: { p50: 5, p90: 5, p99: 5, p999: 5, max: 5, mean: 5 } } },
+    ])
+    expect(old.cold?.latencyMs.p99).toBe(5)
+    expect(old.cold?.histogram).toBeUndefined()
   })
 
   it('sums counts and throughput and spans the time window', () => {

@@ -9,7 +9,7 @@ export default class ReportMerge extends BaseCommand {
   static override summary =
     'Merge bench validate results taken at the same time by several processes or machines.'
   static override description =
-    `The basis of multi-machine runs: start \`idtool bench validate --out part-N.json\` on several machines (or processes) against the same target at the same time, then merge the parts. Latency histograms are added exactly (overall, uncorrected and per backend), so the merged percentiles are those of one histogram fed every request; counts, status codes and errors are summed; throughput, concurrency, connections and rate are summed because the runs overlapped; the duration is the longest one. Cold and warm latencies have no histogram in a result: their percentiles are count-weighted averages. The merged result records how many results went into it (mergedFrom).`
+    `The basis of multi-machine runs: start \`idtool bench validate --out part-N.json\` on several machines (or processes) against the same target at the same time, then merge the parts. Latency histograms are added exactly (overall, uncorrected, per backend, cold and warm), so the merged percentiles are those of one histogram fed every request; counts, status codes and errors are summed; throughput, concurrency, connections and rate are summed because the runs overlapped; the duration is the longest one. The merged result records how many results went into it (mergedFrom).`
 
   static override strict = false
 
