@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { InterruptedError, UsageError } from '../errors.js'
-import { isTransient } from '../keystone/client.js'
+import { IdtoolError, InterruptedError, UsageError } from '../errors.js'
 import type { KeystoneSession } from '../keystone/session.js'
-import { type PoolEntry, PoolWriter, readPool } from '../tokens/pool.js'
+import { issueTokens } from '../tokens/issue.js'
+import { readPool } from '../tokens/pool.js'
 import type { ValidateToken } from './validate.js'
 import type { TokenSource } from './validate-flags.js'
 
@@ -27,57 +27,33 @@ export interface PrepareTokensOptions {
   onProgress?: (issued: number, total: number) => void
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
 /**
- * Issue `count` tokens with the token method (fast: no bcrypt), bounded concurrency, retrying transient
- * failures, appending each one as it arrives to a 0600 pool file.
+ * Issue `count` tokens into a new 0600 pool file with the `tokens issue` library (token method, bounded
+ * concurrency, retries, re-authentication) and return them.
  */
 async function issueInto(
   session: KeystoneSession,
-  writer: PoolWriter,
+  file: string,
   count: number,
   opts: PrepareTokensOptions,
 ): Promise<ValidateToken[]> {
-  const tokens: ValidateToken[] = []
-  let nextIndex = 0
-  let failure: unknown
-  const worker = async () => {
-    while (nextIndex < count && !failure && !opts.signal?.aborted) {
-      nextIndex++
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const t = await session.client.issueTokenFromToken(session.caller.token, session.scope)
-          const entry: PoolEntry = {
-            token: t.token,
-            auditId: t.auditId,
-            issuedAt: t.issuedAt,
-            expiresAt: t.expiresAt,
-            user: t.user?.name,
-            project: t.project?.name,
-            state: 'valid',
-          }
-          writer.append(entry)
-          tokens.push({ token: t.token, state: 'valid' })
-          opts.onProgress?.(tokens.length, count)
-          break
-        } catch (err) {
-          if (opts.signal?.aborted) return
-          if (attempt < 3 && isTransient(err)) {
-            await sleep(200 * attempt)
-            continue
-          }
-          failure ??= err
-          return
-        }
-      }
-    }
+  const r = await issueTokens({
+    session,
+    count,
+    out: file,
+    concurrency: Math.max(1, Math.min(opts.concurrency ?? 8, count)),
+    signal: opts.signal,
+    onProgress: opts.onProgress ? (p) => opts.onProgress?.(p.issued, count) : undefined,
+  })
+  if (r.interrupted) throw new InterruptedError('interrupted while issuing tokens')
+  if (r.issued < count) {
+    throw new IdtoolError(`issued only ${r.issued} of ${count} tokens (${r.failed} failed)`, {
+      hint: 'see the Keystone logs; `idtool tokens issue` shows each failure.',
+    })
   }
-  const n = Math.max(1, Math.min(opts.concurrency ?? 8, count))
-  await Promise.all(Array.from({ length: n }, worker))
-  if (failure) throw failure
-  if (opts.signal?.aborted) throw new InterruptedError('interrupted while issuing tokens')
-  return tokens
+  return readPool(file)
+    .filter((e) => e.state === 'valid')
+    .map((e) => ({ token: e.token, state: e.state }))
 }
 
 /**
@@ -118,14 +94,11 @@ export async function prepareValidateTokens(
   const cleanup = () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   }
-  const writer = new PoolWriter(file, { truncate: true })
   try {
-    const tokens = await issueInto(session, writer, source.count, opts)
+    const tokens = await issueInto(session, file, source.count, opts)
     return { tokens, file, temporary: Boolean(dir), issued: tokens.length, cleanup }
   } catch (err) {
     cleanup()
     throw err
-  } finally {
-    writer.close()
   }
 }
