@@ -142,6 +142,22 @@ function checkCount(n: number, what: string): void {
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${what} must be a non-negative integer, got ${n}`)
 }
 
+/** Insert `n` seeded events through `sql`, ROWS_PER_CALL rows a call (both stores speak the same SQL here). */
+async function seedInBatches(
+  sql: (statements: string) => Promise<unknown>,
+  n: number,
+  opts: { at?: Date; onProgress?: (inserted: number) => void },
+): Promise<void> {
+  checkCount(n, 'the number of events')
+  const at = opts.at ?? new Date()
+  for (let done = 0; done < n; ) {
+    const k = Math.min(ROWS_PER_CALL, n - done)
+    await sql(insertStatements(k, at, 5000))
+    done += k
+    opts.onProgress?.(done)
+  }
+}
+
 /** The lab's SQLite database, through the `sqlite3` program (busy timeout 30 s; WAL is left as is). */
 export class SqliteRevocationStore implements RevocationStore {
   readonly kind = 'sqlite' as const
@@ -171,15 +187,8 @@ export class SqliteRevocationStore implements RevocationStore {
     )
   }
 
-  async seed(n: number, opts: { at?: Date; onProgress?: (inserted: number) => void } = {}): Promise<void> {
-    checkCount(n, 'the number of events')
-    const at = opts.at ?? new Date()
-    for (let done = 0; done < n; ) {
-      const k = Math.min(ROWS_PER_CALL, n - done)
-      await this.sql(insertStatements(k, at, 5000))
-      done += k
-      opts.onProgress?.(done)
-    }
+  seed(n: number, opts: { at?: Date; onProgress?: (inserted: number) => void } = {}): Promise<void> {
+    return seedInBatches((statements) => this.sql(statements), n, opts)
   }
 
   async clear(opts: { seededOnly?: boolean; limit?: number } = {}): Promise<number> {
@@ -266,15 +275,8 @@ export class MariadbRevocationStore implements RevocationStore {
     )
   }
 
-  async seed(n: number, opts: { at?: Date; onProgress?: (inserted: number) => void } = {}): Promise<void> {
-    checkCount(n, 'the number of events')
-    const at = opts.at ?? new Date()
-    for (let done = 0; done < n; ) {
-      const k = Math.min(ROWS_PER_CALL, n - done)
-      await this.sql(insertStatements(k, at, 5000))
-      done += k
-      opts.onProgress?.(done)
-    }
+  seed(n: number, opts: { at?: Date; onProgress?: (inserted: number) => void } = {}): Promise<void> {
+    return seedInBatches((statements) => this.sql(statements), n, opts)
   }
 
   async clear(opts: { seededOnly?: boolean; limit?: number } = {}): Promise<number> {

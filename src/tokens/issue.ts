@@ -172,18 +172,15 @@ export class BulkTally {
 }
 
 /**
- * Issue `count` tokens and append each one to a pool file (0600) as it arrives: one JSON record a line. Never
- * prints; reports through `onProgress`. Returns the `tokens issue` result; throws only for run-ending errors
- * (password rejected, too many failures in a row), after closing the pool.
+ * The caller authentication (renewed on 401 or near expiry, written back to the session) and the call
+ * context (pacer, retry policy, abort signal, retry counting) shared by `tokens issue` and `revoke-bulk`.
  */
-export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssueResult> {
-  const clock = opts.clock ?? systemClock
-  const method = opts.method ?? 'token'
-  const concurrency = Math.max(1, opts.concurrency ?? 4)
+export function bulkCallContext(
+  opts: BulkCommonOptions,
+  tally: BulkTally,
+  clock: Clock,
+): { auth: CallerAuth; ctx: CallContext } {
   const session = opts.session
-  const scope = issueScope(session, opts.project)
-  const file = resolve(opts.out)
-  const tally = new BulkTally(opts.maxConsecutiveFailures ?? 50)
   const auth = new CallerAuth(session.caller, opts.reauthenticate ?? passwordReauth(session), clock, {
     onRenewed: (t) => {
       session.caller = t
@@ -200,6 +197,23 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
       tally.retries++
     },
   }
+  return { auth, ctx }
+}
+
+/**
+ * Issue `count` tokens and append each one to a pool file (0600) as it arrives: one JSON record a line. Never
+ * prints; reports through `onProgress`. Returns the `tokens issue` result; throws only for run-ending errors
+ * (password rejected, too many failures in a row), after closing the pool.
+ */
+export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssueResult> {
+  const clock = opts.clock ?? systemClock
+  const method = opts.method ?? 'token'
+  const concurrency = Math.max(1, opts.concurrency ?? 4)
+  const session = opts.session
+  const scope = issueScope(session, opts.project)
+  const file = resolve(opts.out)
+  const tally = new BulkTally(opts.maxConsecutiveFailures ?? 50)
+  const { auth, ctx } = bulkCallContext(opts, tally, clock)
   const wire = wireFor(session, opts.requestTimeoutMs, concurrency)
   const t0 = clock.now()
   const snapshot = (final = false): BulkProgress => {

@@ -1,8 +1,15 @@
 import { resolve } from 'node:path'
 import { HttpError, IdtoolError, toIdtoolError, UsageError } from '../errors.js'
 import type { RevokeBulkResult } from '../results/types.js'
-import { type CallContext, CallerAuth, callWithRetry, failureReason, passwordReauth } from './caller.js'
-import { type BulkCommonOptions, BulkTally, type IssueMethod, issueOne, wireFor } from './issue.js'
+import { callWithRetry, failureReason } from './caller.js'
+import {
+  type BulkCommonOptions,
+  BulkTally,
+  bulkCallContext,
+  type IssueMethod,
+  issueOne,
+  wireFor,
+} from './issue.js'
 import {
   entryId,
   type LedgerHeader,
@@ -13,7 +20,7 @@ import {
 } from './ledger.js'
 import { readPool } from './pool.js'
 import { type BulkProgress, etaMs, perSec, throttle } from './progress.js'
-import { DEFAULT_RETRY, FatalRunError, Pacer, RunAborted, runBounded, systemClock } from './runner.js'
+import { FatalRunError, RunAborted, runBounded, systemClock } from './runner.js'
 
 export interface RevokeBulkOptions extends BulkCommonOptions {
   /** Issue this many tokens and revoke them (exclusive with `pool`; taken from the ledger on resume). */
@@ -96,22 +103,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
   const at = () => new Date(clock.wallNow()).toISOString()
 
   const tally = new BulkTally(opts.maxConsecutiveFailures ?? 50)
-  const auth = new CallerAuth(session.caller, opts.reauthenticate ?? passwordReauth(session), clock, {
-    onRenewed: (t) => {
-      session.caller = t
-    },
-  })
-  const ctx: CallContext = {
-    auth,
-    pacer: new Pacer(opts.rate, clock),
-    clock,
-    retry: { ...DEFAULT_RETRY, ...opts.retry },
-    random: opts.random,
-    signal: opts.signal,
-    onRetry: () => {
-      tally.retries++
-    },
-  }
+  const { auth, ctx } = bulkCallContext(opts, tally, clock)
   const wire = wireFor(session, opts.requestTimeoutMs, concurrency)
   const total = header.mode === 'count' ? header.count! : poolEntries!.length
   let phase: BulkProgress['phase'] = 'events'
