@@ -11,7 +11,7 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
-import { revokeBulkSummary } from './summary.js'
+import { percentileCells, revokeBulkSummary } from './summary.js'
 import { fmtChange, fmtMs, fmtRps, groupDigits, sweepRows } from './sweep.js'
 
 /**
@@ -365,19 +365,8 @@ export function htmlTable(head: string[], rows: unknown[][], numeric: number[] =
 const figure = (svg: string, caption?: string) =>
   `<figure>${svg}${caption ? `<figcaption>${escapeHtml(caption)}</figcaption>` : ''}</figure>`
 
-function pctRow(name: string, p: Percentiles | null | undefined, count?: number): unknown[] {
-  if (!p) return [name, '–', '–', '–', '–', '–', '–', '–']
-  return [
-    name,
-    count === undefined ? '' : n(count),
-    fmtMs(p.p50),
-    fmtMs(p.p90),
-    fmtMs(p.p99),
-    fmtMs(p.p999),
-    fmtMs(p.max),
-    fmtMs(p.mean),
-  ]
-}
+const pctRow = (name: string, p: Percentiles | null | undefined, count?: number): unknown[] =>
+  percentileCells(name, p, count, '–')
 
 let chartCounter = 0
 const chartId = (base: string) => `${base}-${++chartCounter}`

@@ -8,7 +8,7 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
-import { revokeBulkSummary } from './summary.js'
+import { percentileCells, revokeBulkSummary } from './summary.js'
 import { fmtChange, fmtMs, fmtRps, groupDigits, sweepRows } from './sweep.js'
 
 const cell = (v: unknown) =>
@@ -31,19 +31,8 @@ const bytes = (b: number) => {
   return `${Math.round(b)} B`
 }
 
-function percentileRow(name: string, p: Percentiles | null | undefined, count?: number): unknown[] {
-  if (!p) return [name, '-', '-', '-', '-', '-', '-', '-']
-  return [
-    name,
-    count === undefined ? '' : n(count),
-    fmtMs(p.p50),
-    fmtMs(p.p90),
-    fmtMs(p.p99),
-    fmtMs(p.p999),
-    fmtMs(p.max),
-    fmtMs(p.mean),
-  ]
-}
+const percentileRow = (name: string, p: Percentiles | null | undefined, count?: number): unknown[] =>
+  percentileCells(name, p, count, '-')
 
 function benchValidate(r: BenchValidateResult): string[] {
   const out: string[] = []
