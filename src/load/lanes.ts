@@ -1,4 +1,27 @@
 import { Client, type Dispatcher } from 'undici'
+import { H1Lane } from './h1-lane.js'
+
+/**
+ * How a request's progress reaches the engine. undici calls its native handler methods (onConnect,
+ * onHeaders with raw headers, onData, onComplete, onError); the lean lane calls onConnect, then onHead
+ * with the status and the raw response head (valid only during the call), then onComplete (or onError).
+ */
+export interface LaneHandler extends Dispatcher.DispatchHandler {
+  onConnect(): void
+  onHead(status: number, head: Buffer, headEnd: number): void
+  onComplete(): void
+  onError(err: Error): void
+}
+
+/** What a lane sends through: an undici dispatcher, or the lean HTTP/1.1 lane (plain http). */
+export interface Lane {
+  dispatch(opts: Dispatcher.DispatchOptions, handler: LaneHandler): boolean
+  close(): Promise<void>
+  destroy(): Promise<void>
+}
+
+/** Which client the engine's own connections use: 'h1' (lean, plain http only) or undici. */
+export type LaneClient = 'h1' | 'undici'
 
 /**
  * The connections a run sends over. Each lane is one undici `Client` (one socket, no pipelining) and
@@ -17,7 +40,7 @@ export class Lanes {
   private freeCount = 0
 
   constructor(
-    readonly dispatchers: Dispatcher[],
+    readonly dispatchers: Lane[],
     /** 'exclusive': one request at a time per lane (a Client); 'shared': one lane that queues itself */
     readonly mode: 'exclusive' | 'shared',
     /** whether close() should close the dispatchers (false for an injected one) */
@@ -65,7 +88,7 @@ export class Lanes {
     return this.busy[i] ?? 0
   }
 
-  dispatch(i: number, opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+  dispatch(i: number, opts: Dispatcher.DispatchOptions, handler: LaneHandler): void {
     this.dispatchers[i]!.dispatch(opts, handler)
   }
 
@@ -85,12 +108,24 @@ export interface LaneOptions {
   timeoutMs: number
   /** extra CA certificates (PEM) for https targets */
   ca?: string
+  /** 'h1' (default for http://): the lean HTTP/1.1 lane; 'undici' (always for https://): undici Clients */
+  client?: LaneClient
 }
 
-/** `connections` undici Clients to `origin`, one socket each, no pipelining. */
+/** The client a target gets: the lean lane for plain http unless undici is asked for; undici for https. */
+export function laneClientFor(origin: string, wanted?: LaneClient): LaneClient {
+  return new URL(origin).protocol === 'http:' && wanted !== 'undici' ? 'h1' : 'undici'
+}
+
+/** `connections` lanes to `origin`, one socket each, no pipelining (lean lanes or undici Clients). */
 export function createLanes(origin: string, opts: LaneOptions): Lanes {
-  const clients: Dispatcher[] = []
+  const clients: Lane[] = []
+  const lean = laneClientFor(origin, opts.client) === 'h1'
   for (let i = 0; i < opts.connections; i++) {
+    if (lean) {
+      clients.push(new H1Lane(origin, opts.timeoutMs))
+      continue
+    }
     clients.push(
       new Client(origin, {
         pipelining: 1,
@@ -106,5 +141,5 @@ export function createLanes(origin: string, opts: LaneOptions): Lanes {
 
 /** Wrap an injected dispatcher as one shared lane (the caller keeps ownership). */
 export function lanesFrom(dispatcher: Dispatcher): Lanes {
-  return new Lanes([dispatcher], 'shared', false)
+  return new Lanes([dispatcher as unknown as Lane], 'shared', false)
 }

@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici'
 import { networkErrorClass } from '../errors.js'
+import { findHeader, headerName, nameIs } from '../http/h1.js'
 import type { PhaseProgress, PhaseSummary, RequestOutcome, TransportErrorClass } from './events.js'
-import type { Lanes } from './lanes.js'
+import type { LaneHandler, Lanes } from './lanes.js'
 import {
   blockWindowMs,
   ConstantRateSchedule,
@@ -54,28 +55,14 @@ const SLEEPER = new Int32Array(new SharedArrayBuffer(4))
 
 const now = () => performance.now()
 
-/** ASCII-lower-case bytes of a header name, for allocation-free comparison with raw header buffers. */
-function headerBytes(name: string): Uint8Array {
-  return Buffer.from(name.toLowerCase(), 'latin1')
-}
-
+/** Whether an undici raw header name (Buffer or string) is `lower`, ignoring ASCII case. */
 function sameHeaderName(raw: Buffer | string, lower: Uint8Array): boolean {
-  if (typeof raw === 'string') return raw.length === lower.length && raw.toLowerCase() === lowerString(lower)
-  if (raw.length !== lower.length) return false
-  for (let i = 0; i < lower.length; i++) {
-    let c = raw[i]!
-    if (c >= 65 && c <= 90) c += 32
-    if (c !== lower[i]) return false
-  }
-  return true
-}
-
-function lowerString(b: Uint8Array): string {
-  return Buffer.from(b).toString('latin1')
+  const b = typeof raw === 'string' ? Buffer.from(raw, 'latin1') : raw
+  return nameIs(b, 0, b.length, lower)
 }
 
 /** The undici handler of one request; it is also the request's outcome record. */
-class Req implements RequestOutcome, Dispatcher.DispatchHandler {
+class Req implements RequestOutcome, LaneHandler {
   lane = -1
   sentAt = 0
   endAt = 0
@@ -111,6 +98,13 @@ class Req implements RequestOutcome, Dispatcher.DispatchHandler {
       }
     }
     return true
+  }
+
+  // the lean lane: status, and the raw head to find the backend header in
+  onHead(status: number, head: Buffer, headEnd: number): void {
+    this.status = status
+    const name = this.run.backendHeaderBytes
+    if (name.length > 0) this.backend = findHeader(head, headEnd, name)
   }
 
   onData(): boolean {
@@ -186,8 +180,8 @@ class PhaseRun {
   readonly done: Promise<PhaseSummary>
 
   constructor(private readonly o: PhaseOptions) {
-    this.backendHeaderBytes = headerBytes(o.backendHeader)
-    this.maxBlockMs = o.pacing.model === 'open' ? blockWindowMs(1000 / o.pacing.rate, o.maxBlockMs ?? 1) : 0
+    this.backendHeaderBytes = headerName(o.backendHeader)
+    this.maxBlockMs = o.pacing.model === 'open' ? blockWindowMs(1000 / o.pacing.rate, o.maxBlockMs ?? 2) : 0
     this.planned = plannedRequests(o.pacing, o)
     this.endIssueAt = o.durationMs !== undefined ? this.t0 + o.durationMs : Number.POSITIVE_INFINITY
     this.maxInFlight =

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchValidateResult } from '../results/types.js'
 import type { PhaseProgress, PhaseSummary } from './events.js'
-import { createLanes, type Lanes, lanesFrom } from './lanes.js'
+import { createLanes, type LaneClient, type Lanes, lanesFrom } from './lanes.js'
 import type { Pacing } from './pacer.js'
 import { OutcomeRecorder, percentiles } from './recorder.js'
 import { type RequestSpec, runPhase } from './runner.js'
@@ -42,6 +42,11 @@ export interface ValidateBenchSettings {
   lateThresholdMs?: number
   /** open model: cap on requests in flight or waiting for a connection (default 10,000) */
   maxInFlight?: number
+  /**
+   * the client of the engine's own connections: 'h1' (default for http://, the lean HTTP/1.1 lane) or
+   * 'undici' (always for https://)
+   */
+  client?: LaneClient
 }
 
 export interface ValidateBenchOptions extends ValidateBenchSettings {
@@ -159,7 +164,12 @@ export async function runValidateBench(
   const origin = new URL(options.url).origin
   const lanes: Lanes = deps.dispatcher
     ? lanesFrom(deps.dispatcher)
-    : createLanes(origin, { connections: options.connections, timeoutMs: options.timeoutMs, ca: deps.ca })
+    : createLanes(origin, {
+        connections: options.connections,
+        timeoutMs: options.timeoutMs,
+        ca: deps.ca,
+        client: options.client,
+      })
 
   const runOne = async (
     phase: 'warmup' | 'measure',

@@ -1,0 +1,114 @@
+import type { Dispatcher } from 'undici'
+import {
+  H1Connection,
+  type H1Exchange,
+  type H1Owner,
+  hostHeader,
+  type ResponseHead,
+  requestBytes,
+  sweepIntervalMs,
+  transportError,
+} from '../http/h1.js'
+import type { Lane, LaneHandler } from './lanes.js'
+
+/** One read buffer for every lane: JavaScript runs one read callback at a time. */
+const READ_BUFFER = Buffer.alloc(64 * 1024)
+
+/**
+ * One lane of the load engine over the lean HTTP/1.1 core (src/http/h1.ts) for plain-HTTP targets: one
+ * socket, one request at a time, the request bytes built once per distinct dispatch options object (the
+ * engine reuses one per token), the response read for its status (the engine looks up the backend header in the raw head). A closed
+ * connection (server keep-alive timeout, `reset` = `Connection: close`, an error) is replaced by a new
+ * one on the next request. Per-request deadline, checked by one sweep timer per lane.
+ *
+ * Why not undici here: on one core against a fast target undici's client costs more per request than the
+ * rest of the engine together (see bench/validate-vs-wrk.mjs and issue 4's closing note). HTTPS targets and
+ * injected dispatchers still go through undici.
+ */
+export class H1Lane implements Lane, H1Owner, H1Exchange {
+  private conn: H1Connection | undefined
+  private handler: LaneHandler | undefined
+  private readonly payloads = new WeakMap<object, Buffer>()
+  private readonly host: string
+  private readonly port: number
+  private readonly hostHeader: string
+  private readonly sweeper: NodeJS.Timeout
+  private closed = false
+  method = 'GET'
+  payload: Buffer = Buffer.alloc(0)
+
+  constructor(
+    origin: string,
+    private readonly timeoutMs: number,
+  ) {
+    const u = new URL(origin)
+    if (u.protocol !== 'http:')
+      throw new RangeError(`the lean HTTP/1.1 lane speaks plain http only (got ${origin})`)
+    this.host = u.hostname.replace(/^\[|\]$/g, '')
+    this.port = Number(u.port || 80)
+    this.hostHeader = hostHeader(this.host, this.port)
+    this.sweeper = setInterval(
+      () => this.conn?.expire(performance.now(), this.timeoutMs),
+      sweepIntervalMs(timeoutMs),
+    )
+    this.sweeper.unref()
+  }
+
+  private bytesOf(opts: Dispatcher.DispatchOptions): Buffer {
+    let b = this.payloads.get(opts)
+    if (!b) {
+      const headers = [...((opts.headers as string[] | undefined) ?? [])]
+      if (opts.reset) headers.push('connection', 'close')
+      b = requestBytes(opts.method, this.hostHeader, opts.path, headers)
+      this.payloads.set(opts, b)
+    }
+    return b
+  }
+
+  dispatch(opts: Dispatcher.DispatchOptions, handler: LaneHandler): boolean {
+    if (this.handler) throw new Error('H1Lane carries one request at a time')
+    if (this.closed) {
+      handler.onError(transportError('UND_ERR_CLOSED', 'client closed'))
+      return false
+    }
+    this.method = opts.method
+    this.payload = this.bytesOf(opts)
+    this.handler = handler
+    if (!this.conn) this.conn = new H1Connection(this.host, this.port, this, false, READ_BUFFER)
+    this.conn.send(this, this.timeoutMs)
+    // sent: the request bytes are in the kernel's socket buffer (a new connection: queued behind the
+    // connect, so the connect is part of the latency, as with undici)
+    handler.onConnect()
+    return true
+  }
+
+  onAnswer(head: ResponseHead, _body: Buffer, raw: Buffer, headEnd: number): void {
+    const h = this.handler!
+    this.handler = undefined
+    h.onHead(head.status, raw, headEnd)
+    h.onComplete()
+  }
+
+  onFailure(err: Error): void {
+    const h = this.handler
+    this.handler = undefined
+    h?.onError(err)
+  }
+
+  released(): void {}
+
+  dropped(c: H1Connection): void {
+    if (this.conn === c) this.conn = undefined
+  }
+
+  /** Close the connection; a request still in flight fails with UND_ERR_CLOSED. */
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.sweeper)
+    this.conn?.fail(transportError('UND_ERR_CLOSED', 'client closed'))
+  }
+
+  destroy(): Promise<void> {
+    return this.close()
+  }
+}
