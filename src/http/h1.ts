@@ -113,7 +113,17 @@ export function parseResponseHead(buf: Buffer, end: number, method: string): Res
   const d0 = buf[9]! - 48
   const d1 = buf[10]! - 48
   const d2 = buf[11]! - 48
-  if ((minor !== 0 && minor !== 1) || d0 < 1 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) {
+  const after = buf[12]
+  if (
+    (minor !== 0 && minor !== 1) ||
+    d0 < 1 ||
+    d0 > 9 ||
+    d1 < 0 ||
+    d1 > 9 ||
+    d2 < 0 ||
+    d2 > 9 ||
+    (end > 12 && after !== 32 && after !== CR)
+  ) {
     throw malformed('status line')
   }
   const status = d0 * 100 + d1 * 10 + d2
@@ -127,8 +137,9 @@ export function parseResponseHead(buf: Buffer, end: number, method: string): Res
       if (ve === vs) throw malformed('Content-Length')
       for (let i = vs; i < ve; i++) {
         const d = buf[i]! - 48
-        if (d < 0 || d > 9 || length > MAX_BODY) throw malformed('Content-Length')
+        if (d < 0 || d > 9) throw malformed('Content-Length')
         length = length * 10 + d
+        if (length > MAX_BODY) throw malformed('Content-Length (over the 16 MiB cap)')
       }
     } else if (n === 17 && nameIs(buf, at, n, TRANSFER_ENCODING)) {
       chunked = /chunked/i.test(buf.toString('latin1', vs, ve))
@@ -230,8 +241,13 @@ export interface H1Exchange {
   /** 'HEAD' answers have no body */
   readonly method: string
   readonly payload: Buffer
-  /** The whole answer arrived. `head` holds the response head up to `headEnd` (see headerRecord). */
-  onAnswer(head: ResponseHead, body: Buffer, raw: Buffer, headEnd: number): void
+  /** the request asked the server to close (`Connection: close`): never reuse the connection after it */
+  readonly closeAfter?: boolean
+  /**
+   * The whole answer arrived. `raw` holds the response head up to `headEnd` (see headerRecord);
+   * `receivedAt` is the performance.now() of the read that completed it (before any parsing).
+   */
+  onAnswer(head: ResponseHead, body: Buffer, raw: Buffer, headEnd: number, receivedAt: number): void
   onFailure(err: Error): void
 }
 
@@ -247,6 +263,8 @@ export class H1Connection {
   private buf: Buffer | undefined
   private head: ResponseHead | undefined
   private headEnd = 0
+  /** when the latest bytes were read */
+  private readAt = 0
   current: H1Exchange | undefined
   /** performance.now() after which the request in flight has timed out */
   deadline = Number.POSITIVE_INFINITY
@@ -292,6 +310,7 @@ export class H1Connection {
 
   /** Bytes arrived: `d` (a fresh chunk), or its first `n` bytes when it is the shared read buffer. */
   private onData(d: Buffer, n?: number): boolean {
+    this.readAt = performance.now()
     const x = this.current
     if (!x) {
       // bytes nobody asked for: the connection is out of step, drop it
@@ -349,7 +368,7 @@ export class H1Connection {
         throw transportError('UND_ERR_RES_EXCEEDED_MAX_SIZE', 'body too large')
       return // read until the server closes
     }
-    this.finish(h, body, buf, h.keepAlive && end === buf.length)
+    this.finish(h, body, buf, h.keepAlive && !x.closeAfter && end === buf.length)
   }
 
   /** Reset for the next request before telling anyone: the answer's handler may send on this connection. */
@@ -367,13 +386,14 @@ export class H1Connection {
     } else {
       this.kill()
     }
-    x.onAnswer(h, body, raw, headEnd)
+    x.onAnswer(h, body, raw, headEnd, this.readAt)
   }
 
   private onClose(): void {
     const x = this.current
     const h = this.head
     if (x && h?.framing === 'close' && this.buf) {
+      this.readAt = performance.now()
       this.finish(h, this.buf.subarray(h.bodyStart), this.buf, false)
       return
     }

@@ -36,6 +36,7 @@ export class H1Lane implements Lane, H1Owner, H1Exchange {
   private closed = false
   method = 'GET'
   payload: Buffer = Buffer.alloc(0)
+  closeAfter = false
 
   constructor(
     origin: string,
@@ -57,9 +58,19 @@ export class H1Lane implements Lane, H1Owner, H1Exchange {
   private bytesOf(opts: Dispatcher.DispatchOptions): Buffer {
     let b = this.payloads.get(opts)
     if (!b) {
-      const headers = [...((opts.headers as string[] | undefined) ?? [])]
+      const h = opts.headers
+      const headers: string[] = []
+      if (Array.isArray(h)) headers.push(...(h as string[]))
+      else if (h && typeof h === 'object') {
+        for (const [k, v] of Object.entries(h as Record<string, unknown>)) {
+          if (v !== undefined) headers.push(k, String(v))
+        }
+      }
       if (opts.reset) headers.push('connection', 'close')
-      b = requestBytes(opts.method, this.hostHeader, opts.path, headers)
+      if (opts.body !== undefined && opts.body !== null && typeof opts.body !== 'string') {
+        throw new RangeError('the lean HTTP/1.1 lane sends string bodies only')
+      }
+      b = requestBytes(opts.method, this.hostHeader, opts.path, headers, opts.body ?? undefined)
       this.payloads.set(opts, b)
     }
     return b
@@ -73,6 +84,7 @@ export class H1Lane implements Lane, H1Owner, H1Exchange {
     }
     this.method = opts.method
     this.payload = this.bytesOf(opts)
+    this.closeAfter = opts.reset === true
     this.handler = handler
     if (!this.conn) this.conn = new H1Connection(this.host, this.port, this, false, READ_BUFFER)
     this.conn.send(this, this.timeoutMs)
@@ -82,10 +94,10 @@ export class H1Lane implements Lane, H1Owner, H1Exchange {
     return true
   }
 
-  onAnswer(head: ResponseHead, _body: Buffer, raw: Buffer, headEnd: number): void {
+  onAnswer(head: ResponseHead, _body: Buffer, raw: Buffer, headEnd: number, receivedAt: number): void {
     const h = this.handler!
     this.handler = undefined
-    h.onHead(head.status, raw, headEnd)
+    h.onHead(head.status, raw, headEnd, receivedAt)
     h.onComplete()
   }
 

@@ -8,7 +8,8 @@ import { H1Lane } from './h1-lane.js'
  */
 export interface LaneHandler extends Dispatcher.DispatchHandler {
   onConnect(): void
-  onHead(status: number, head: Buffer, headEnd: number): void
+  /** `receivedAt`: performance.now() when the answer's last bytes were read, before parsing */
+  onHead(status: number, head: Buffer, headEnd: number, receivedAt: number): void
   onComplete(): void
   onError(err: Error): void
 }

@@ -45,7 +45,7 @@ export interface PhaseOptions {
   interruptDrainMs?: number
   /**
    * open model: when nothing is in flight and the next send is due within this many ms, block the
-   * thread for the exact remainder instead of sleeping on a millisecond timer (default 1; 0: never)
+   * thread for the exact remainder instead of sleeping on a millisecond timer (default 2; 0: never)
    */
   maxBlockMs?: number
 }
@@ -100,9 +100,11 @@ class Req implements RequestOutcome, LaneHandler {
     return true
   }
 
-  // the lean lane: status, and the raw head to find the backend header in
-  onHead(status: number, head: Buffer, headEnd: number): void {
+  // the lean lane: status, the raw head to find the backend header in, and when the answer was read (the
+  // latency ends there: parsing is the generator's time, not the server's)
+  onHead(status: number, head: Buffer, headEnd: number, receivedAt: number): void {
     this.status = status
+    this.endAt = receivedAt
     const name = this.run.backendHeaderBytes
     if (name.length > 0) this.backend = findHeader(head, headEnd, name)
   }
@@ -112,7 +114,7 @@ class Req implements RequestOutcome, LaneHandler {
   }
 
   onComplete(): void {
-    this.endAt = now()
+    if (this.endAt === 0) this.endAt = now()
     this.run.complete(this)
   }
 

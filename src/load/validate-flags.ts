@@ -82,6 +82,13 @@ export const benchValidateFlags = {
     default: false,
     helpGroup: 'LOAD',
   }),
+  'http-client': Flags.string({
+    description:
+      "the engine's HTTP client: auto = idtool's lean HTTP/1.1 client for http://, undici for https://; undici = undici for both",
+    options: ['auto', 'undici'],
+    default: 'auto',
+    helpGroup: 'LOAD',
+  }),
   'backend-header': Flags.string({
     description: 'response header naming the backend that answered (per-backend statistics)',
     default: 'x-backend',
@@ -123,6 +130,7 @@ export interface BenchValidateFlagValues {
   'http-method'?: string
   nocatalog?: boolean
   'backend-header'?: string
+  'http-client'?: string
   timeout?: number | string
   warmup?: number | string
   out?: string
@@ -186,6 +194,9 @@ export function validateSettingsFromFlags(f: BenchValidateFlagValues): ValidateB
   const httpMethod: 'GET' | 'HEAD' = method
   const timeoutMs = ms(f.timeout, 'timeout') ?? 30_000
   if (timeoutMs <= 0) throw new UsageError('--timeout must be above 0')
+  const client = f['http-client'] ?? 'auto'
+  if (client !== 'auto' && client !== 'undici')
+    throw new UsageError(`--http-client must be auto or undici (got ${f['http-client']})`)
   return {
     model,
     concurrency: c,
@@ -199,6 +210,7 @@ export function validateSettingsFromFlags(f: BenchValidateFlagValues): ValidateB
     timeoutMs,
     warmupMs: ms(f.warmup, 'warmup') ?? 0,
     backendHeader: f['backend-header'] ?? 'x-backend',
+    ...(client === 'undici' ? { client: 'undici' as const } : {}),
   }
 }
 

@@ -68,6 +68,12 @@ describe('validateSettingsFromFlags', () => {
     expect(() => validateSettingsFromFlags({ timeout: 0 })).toThrow(/--timeout/)
   })
 
+  it('--http-client undici selects undici for every target; auto leaves the choice to the engine', () => {
+    expect(validateSettingsFromFlags({ 'http-client': 'undici' }).client).toBe('undici')
+    expect(validateSettingsFromFlags({ 'http-client': 'auto' }).client).toBeUndefined()
+    expect(() => validateSettingsFromFlags({ 'http-client': 'curl' })).toThrow(UsageError)
+  })
+
   it('every flag has a description, and the ab/wrk-style short names exist', () => {
     for (const [name, flag] of Object.entries(benchValidateFlags)) {
       expect(flag.description, name).toBeTruthy()

@@ -151,6 +151,31 @@ describe('runValidateBench', () => {
     expect(all.maxValue / 1000).toBeCloseTo(r.latencyMs.max, 0)
   })
 
+  it('the lean client and undici report the same requests, statuses, backends and sent headers', async () => {
+    const runWith = async (client: 'undici' | undefined) => {
+      n = 0
+      srv.requests.length = 0
+      const r = await runValidateBench(options({ requests: 24, nocatalog: true, client }))
+      return {
+        requests: r.requests,
+        statusCodes: r.statusCodes,
+        backends: Object.fromEntries(Object.entries(r.backends).map(([k, b]) => [k, b.count])),
+        sent: srv.requests.map((q) => [
+          q.method,
+          q.url,
+          q.headers['x-auth-token'],
+          q.headers['x-subject-token'],
+        ]),
+      }
+    }
+    const lean = await runWith(undefined)
+    const undici = await runWith('undici')
+    expect(lean).toEqual(undici)
+    expect(lean.requests).toEqual({ total: 24, ok: 24, errors: 0, unexpectedStatus: 0 })
+    expect(lean.backends).toEqual({ ks1: 12, ks2: 12 })
+    expect(lean.sent[0]).toEqual(['GET', '/v3/auth/tokens?nocatalog', 'caller', 'a'])
+  })
+
   it('counts revoked tokens answering 404 as expected, anything else as unexpected', async () => {
     n = 0
     failToken = 'b'
