@@ -41,8 +41,11 @@ function arg(name, dflt) {
 
 // token-sized header values (a Fernet token is ~180 characters), the same for every tool
 const CALLER = 'gAAAAA'.padEnd(183, 'c')
-// seconds of unmeasured warm-up of the Node tools (JIT) before each measured run
+// seconds of unmeasured warm-up of the Node tools before each measured run: at full speed over 20
+// connections, so the JIT has optimised the hot paths (at a moderate rate one second is only ~1,000 calls,
+// and code still in V8's interpreter would be measured); wrk and ab are compiled ahead of time
 const WARM_S = 1
+const WARM_CONNECTIONS = 20
 const SUBJECT = 'gAAAAA'.padEnd(183, 's')
 
 // ---------------------------------------------------------------------------------------------------
@@ -85,7 +88,14 @@ async function child(childKind, url, connections, seconds, rate, million) {
       rate: open ? rate : null,
     }
     // a short unmeasured run first, so that both Node tools are measured with their code optimised
-    await runValidateBench({ ...settings, durationMs: WARM_S * 1000 })
+    await runValidateBench({
+      ...settings,
+      model: 'closed',
+      concurrency: WARM_CONNECTIONS,
+      connections: WARM_CONNECTIONS,
+      rate: null,
+      durationMs: WARM_S * 1000,
+    })
     // steady state: CPU and wake-ups between the first progress event after 0.5 s and the last one, so
     // the run's fixed costs (connecting, encoding the result's histograms) are left out
     const snap = (p) => ({
@@ -132,7 +142,7 @@ async function child(childKind, url, connections, seconds, rate, million) {
       headers: { 'x-auth-token': CALLER, 'x-subject-token': SUBJECT },
       ...(kind === 'autocannon-open' ? { overallRate: rate } : {}),
     }
-    await autocannon({ ...settings, duration: WARM_S })
+    await autocannon({ url, connections: WARM_CONNECTIONS, headers: settings.headers, duration: WARM_S })
     const c0 = process.cpuUsage()
     const w0 = process.resourceUsage().voluntaryContextSwitches
     const r = await autocannon({ ...settings, duration: seconds })
@@ -240,10 +250,27 @@ function run(cmd, args, { pin = false } = {}) {
   })
 }
 
-/** Run a command under /usr/bin/time; returns its output and its CPU seconds. */
+// a child's own CPU (user + system, µs precision, from wait4's rusage) and its voluntary context switches
+// (wake-ups); /usr/bin/time prints CPU in 10 ms steps, too coarse for ~100 ms of wrk at a moderate rate
+const RUSAGE_PY = `import json, os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+with open(sys.argv[1], 'w') as f:
+    json.dump({'cpu': ru.ru_utime + ru.ru_stime, 'waits': ru.ru_nvcsw}, f)
+sys.exit(os.waitstatus_to_exitcode(status))`
+const HAS_PY = has('python3')
+
+/** Run a command and measure its CPU; returns its output, its CPU ms and its wake-ups. */
 async function timed(cmd, args, opts) {
-  if (!HAS_TIME) return { ...(await run(cmd, args, opts)), cpuMs: Number.NaN }
-  const f = join(tmp, 'time.txt')
+  const f = join(tmp, 'rusage.json')
+  if (HAS_PY) {
+    const r = await run('python3', ['-c', RUSAGE_PY, f, cmd, ...args], opts)
+    const u = JSON.parse(readFileSync(f, 'utf8'))
+    return { ...r, cpuMs: u.cpu * 1000, waits: u.waits }
+  }
+  if (!HAS_TIME) return { ...(await run(cmd, args, opts)), cpuMs: Number.NaN, waits: Number.NaN }
   const r = await run('/usr/bin/time', ['-o', f, '-f', '%U %S %w', cmd, ...args], opts)
   const [u, s, w] = readFileSync(f, 'utf8').trim().split(/\s+/).slice(-3).map(Number)
   return { ...r, cpuMs: (u + s) * 1000, waits: w }
@@ -354,10 +381,9 @@ async function fixedRate(rate) {
     process.stderr.write(`fixed rate ${rate}/s: round ${round}/${ROUNDS} done\n`)
   }
   const F = summarise(fr, secs)
-  const kinds = Object.keys(fr)
   console.log(`2. CPU time per request at a fixed ${rate} requests/s, ${C} connections (median of rounds)`)
   console.log(
-    `   (wrk: whole process via /usr/bin/time; Node tools: process.cpuUsage() around the measured run, after a ${WARM_S} s warm-up run)`,
+    `   (wrk: whole process, wait4 rusage; Node tools: process.cpuUsage() around the measured run, after a ${WARM_S} s full-speed warm-up run)`,
   )
   console.log(
     '   wrk has no rate option: wrk = connections staggered over the period by its whole-ms delay(); the sends still bunch',
