@@ -34,7 +34,7 @@ export interface PhaseOptions {
   maxInFlight?: number
   /** lower-case response header naming the backend, '' for none */
   backendHeader: string
-  /** the request for sequence number `seq` */
+  /** the request for sequence number `seq` (read at once, never kept: the caller may reuse spec objects) */
   next(seq: number): RequestSpec
   /** called once per finished request, synchronously (do not keep heavy references) */
   onOutcome(o: RequestOutcome): void

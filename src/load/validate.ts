@@ -148,13 +148,16 @@ export async function runValidateBench(
   // cold/warm: the first validation of each token is cold (warm-up included)
   const seen = new Uint8Array(usable.length)
   let cursor = 0
+  // one spec per token and temperature, built once: tag = token index * 2 + cold bit (the runner reads a
+  // spec at once and keeps nothing of it, so no allocation per request)
+  const warmSpecs: RequestSpec[] = specs.map((opts, i) => ({ opts, tag: i * 2 }))
+  const coldSpecs: RequestSpec[] = specs.map((opts, i) => ({ opts, tag: i * 2 + 1 }))
   const next = (): RequestSpec => {
     const i = cursor
     cursor = cursor + 1 === usable.length ? 0 : cursor + 1
-    const cold = seen[i] === 0
+    if (seen[i] === 1) return warmSpecs[i]!
     seen[i] = 1
-    // tag = token index * 2 + cold bit: no per-request allocation
-    return { opts: specs[i]!, tag: i * 2 + (cold ? 1 : 0) }
+    return coldSpecs[i]!
   }
   const pacing: Pacing =
     options.model === 'closed'
