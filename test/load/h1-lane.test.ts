@@ -5,58 +5,9 @@ import { networkErrorClass } from '../../src/errors.js'
 import { findHeader, headerName } from '../../src/http/h1.js'
 import { H1Lane } from '../../src/load/h1-lane.js'
 import { createLanes, type LaneHandler, laneClientFor } from '../../src/load/lanes.js'
+import { type RawServer, rawServer } from '../helpers/raw-server.js'
 
-/** One request as the server read it, and which of the server's connections (1-based) carried it. */
-interface Seen {
-  conn: number
-  text: string
-}
-
-/**
- * A raw TCP server on 127.0.0.1, port 0, that calls `reply` for each complete request head (the lane sends
- * no bodies), so framing, reuse and failures can be driven byte by byte.
- */
-async function rawServer(reply: (sock: Socket, req: string, n: number) => void) {
-  const sockets = new Set<Socket>()
-  const seen: Seen[] = []
-  let connections = 0
-  const server: Server = createServer((sock) => {
-    const conn = ++connections
-    sockets.add(sock)
-    sock.setNoDelay(true)
-    sock.on('close', () => sockets.delete(sock))
-    sock.on('error', () => {})
-    let buf = ''
-    sock.on('data', (d) => {
-      buf += d.toString('latin1')
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n')
-        if (end < 0) return
-        const text = buf.slice(0, end + 4)
-        buf = buf.slice(end + 4)
-        seen.push({ conn, text })
-        reply(sock, text, seen.length)
-      }
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as AddressInfo
-  return {
-    port,
-    origin: `http://127.0.0.1:${port}`,
-    seen,
-    get connections() {
-      return connections
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => r())
-      }),
-  }
-}
-
-type Srv = Awaited<ReturnType<typeof rawServer>>
+type Srv = RawServer
 
 /** What a lane reported for one request, in order. */
 interface Outcome {

@@ -1,67 +1,9 @@
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { networkErrorClass } from '../../src/errors.js'
 import { H1Pool } from '../../src/tokens/h1.js'
+import { type RawServer, rawServer } from '../helpers/raw-server.js'
 
-/**
- * A raw TCP server that answers each complete request (head + Content-Length body) with whatever `reply`
- * writes, so the client's framing, reuse and error handling can be driven byte by byte.
- */
-async function rawServer(reply: (sock: Socket, req: string, n: number) => void) {
-  const sockets = new Set<Socket>()
-  let connections = 0
-  let inFlight = 0
-  let maxInFlight = 0
-  let n = 0
-  const server: Server = createServer((sock) => {
-    connections++
-    sockets.add(sock)
-    sock.on('close', () => sockets.delete(sock))
-    let buf = ''
-    sock.on('data', (d) => {
-      buf += d.toString('latin1')
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n')
-        if (end < 0) return
-        const len = Number(/content-length: (\d+)/i.exec(buf.slice(0, end))?.[1] ?? 0)
-        if (buf.length < end + 4 + len) return
-        const req = buf.slice(0, end + 4 + len)
-        buf = buf.slice(end + 4 + len)
-        inFlight++
-        maxInFlight = Math.max(maxInFlight, inFlight)
-        const write = sock.write.bind(sock)
-        // count the request as answered when the reply's last write is made
-        reply(
-          Object.assign(Object.create(sock), {
-            write: (...a: Parameters<Socket['write']>) => write(...a),
-            done: () => inFlight--,
-          }),
-          req,
-          ++n,
-        )
-      }
-    })
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as AddressInfo
-  return {
-    port,
-    get connections() {
-      return connections
-    },
-    get maxInFlight() {
-      return maxInFlight
-    },
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => r())
-      }),
-  }
-}
-
-type Srv = Awaited<ReturnType<typeof rawServer>>
-const done = (s: Socket) => (s as unknown as { done: () => void }).done()
+type Srv = RawServer
 const ok = (body: string, extra = '') =>
   `HTTP/1.1 201 CREATED\r\ncontent-type: application/json\r\nx-subject-token: tok\r\n${extra}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
 
@@ -77,10 +19,10 @@ afterEach(async () => {
 describe('H1Pool (the lean HTTP/1.1 transport of the hot calls)', () => {
   it('sends method, path, host, headers and body in one request and reuses kept-alive connections', async () => {
     const seen: string[] = []
-    srv = await rawServer((s, req) => {
+    srv = await rawServer((s, req, _n, done) => {
       seen.push(req)
       s.write(ok('{"a":1}'))
-      done(s)
+      done()
     })
     pool = new H1Pool('127.0.0.1', srv.port, { connections: 2, timeoutMs: 2000 })
     for (let i = 0; i < 5; i++) {
@@ -103,10 +45,10 @@ describe('H1Pool (the lean HTTP/1.1 transport of the hot calls)', () => {
   })
 
   it('never has more than `connections` requests in flight; the rest wait their turn', async () => {
-    srv = await rawServer((s) => {
+    srv = await rawServer((s, _req, _n, done) => {
       setTimeout(() => {
         s.write(ok('{}'))
-        done(s)
+        done()
       }, 5)
     })
     pool = new H1Pool('127.0.0.1', srv.port, { connections: 3, timeoutMs: 2000 })
@@ -117,17 +59,17 @@ describe('H1Pool (the lean HTTP/1.1 transport of the hot calls)', () => {
   })
 
   it('reads chunked bodies split across writes, skips a 100 Continue, and a body delimited by close', async () => {
-    srv = await rawServer((s, _req, n) => {
+    srv = await rawServer((s, _req, n, done) => {
       if (n === 1) {
         s.write('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{"a"')
         setTimeout(() => {
           s.write('\r\n4\r\n:12}\r\n0\r\n\r\n')
-          done(s)
+          done()
         }, 10)
       } else {
         s.write('HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\r\nno ')
         s.end('backend')
-        done(s)
+        done()
       }
     })
     pool = new H1Pool('127.0.0.1', srv.port, { connections: 1, timeoutMs: 2000 })
@@ -143,11 +85,11 @@ describe('H1Pool (the lean HTTP/1.1 transport of the hot calls)', () => {
   })
 
   it('opens a new connection after "connection: close" and after the server dropped an idle one', async () => {
-    srv = await rawServer((s, _req, n) => {
+    srv = await rawServer((s, _req, n, done) => {
       s.write(ok('{}', n === 1 ? 'connection: close\r\n' : ''))
       if (n === 1) s.end()
       if (n === 2) setTimeout(() => s.destroy(), 5)
-      done(s)
+      done()
     })
     pool = new H1Pool('127.0.0.1', srv.port, { connections: 1, timeoutMs: 2000 })
     expect((await pool.request('GET', '/', {})).status).toBe(201)
@@ -158,7 +100,7 @@ describe('H1Pool (the lean HTTP/1.1 transport of the hot calls)', () => {
   })
 
   it('fails a request without an answer within the timeout (retryable), and a reset as a reset', async () => {
-    srv = await rawServer((s, _req, n) => {
+    srv = await rawServer((s, _req, n, done) => {
       if (n === 1) return // never answers
       if (n === 2) {
         s.write('HTTP/1.1 201 CREATED\r\ncontent-length: 100\r\n\r\n{"partial"')
@@ -166,7 +108,7 @@ describe('H1Pool (the lean HTTP/1.1 transport of the hot calls)', () => {
         return
       }
       s.write(ok('{}'))
-      done(s)
+      done()
     })
     pool = new H1Pool('127.0.0.1', srv.port, { connections: 1, timeoutMs: 200 })
     const t0 = Date.now()
