@@ -1,4 +1,4 @@
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { Client, type Dispatcher } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
 import { networkErrorClass } from '../../src/errors.js'
