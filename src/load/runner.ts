@@ -174,8 +174,9 @@ class PhaseRun {
   private dispatching = false
   private timers: NodeJS.Timeout[] = []
   private tickTimer: NodeJS.Timeout | undefined
-  /** the request the pending tick timer was armed for */
+  /** the request the pending tick timer was armed for, and its delay (ms) */
   private timerFor = -1
+  private timerDelay = 0
   private readonly maxBlockMs: number
   private drainTimer: NodeJS.Timeout | undefined
   private resolve!: (s: PhaseSummary) => void
@@ -267,14 +268,22 @@ class PhaseRun {
       Atomics.wait(SLEEPER, 0, 0, wait)
       t = now()
     }
+    const delay = timerDelayMs(s.intendedAt(this.issued) - t, this.maxBlockMs)
     if (this.tickTimer !== undefined) {
       // keep a pending timer that targets this request or an earlier one; with precise waits, move a
-      // stale one forward instead (it would wake for a request an answer already sent)
+      // stale one forward instead (it would wake for a request an answer already sent): with the same
+      // delay, refresh() re-arms the same timer (no new timer object, no new timer list)
       if (this.maxBlockMs === 0 || this.timerFor >= this.issued) return
+      this.timerFor = this.issued
+      if (delay === this.timerDelay) {
+        this.tickTimer.refresh()
+        return
+      }
       clearTimeout(this.tickTimer)
     }
     this.timerFor = this.issued
-    this.tickTimer = setTimeout(this.onTimer, timerDelayMs(s.intendedAt(this.issued) - t, this.maxBlockMs))
+    this.timerDelay = delay
+    this.tickTimer = setTimeout(this.onTimer, delay)
   }
 
   private send(seq: number, intendedAt: number, t: number): void {
