@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchValidateResult } from '../results/types.js'
 import type { PhaseProgress, PhaseSummary } from './events.js'
-import { createLanes, type LaneClient, type Lanes, lanesFrom } from './lanes.js'
+import { createLanes, type LaneClient, type Lanes, laneClientFor, lanesFrom } from './lanes.js'
 import type { Pacing } from './pacer.js'
 import { OutcomeRecorder, percentiles } from './recorder.js'
 import { type RequestSpec, runPhase } from './runner.js'
@@ -165,6 +165,7 @@ export async function runValidateBench(
       : { model: 'open', rate: options.rate! }
 
   const origin = new URL(options.url).origin
+  const httpClient = deps.dispatcher ? 'injected' : laneClientFor(origin, options.client)
   const lanes: Lanes = deps.dispatcher
     ? lanesFrom(deps.dispatcher)
     : createLanes(origin, {
@@ -220,13 +221,20 @@ export async function runValidateBench(
       const w = await runOne('warmup', { durationMs: options.warmupMs }, new OutcomeRecorder(false))
       warmup = { durationMs: Math.round(w.durationMs), requests: w.completed }
       if (w.interrupted) {
-        return assemble(options, new OutcomeRecorder(options.model === 'open'), emptySummary(), warmup, true)
+        return assemble(
+          options,
+          httpClient,
+          new OutcomeRecorder(options.model === 'open'),
+          emptySummary(),
+          warmup,
+          true,
+        )
       }
     }
     const rec = new OutcomeRecorder(options.model === 'open')
     const s = await runOne('measure', { requests: options.requests, durationMs: options.durationMs }, rec)
     if (!s.interrupted) rec.abandon(s.abandoned)
-    return assemble(options, rec, s, warmup, s.interrupted)
+    return assemble(options, httpClient, rec, s, warmup, s.interrupted)
   } finally {
     await lanes.close({ force: true })
   }
@@ -249,6 +257,7 @@ const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d
 
 function assemble(
   o: ValidateBenchOptions,
+  httpClient: BenchValidateResult['httpClient'],
   rec: OutcomeRecorder,
   s: PhaseSummary,
   warmup: BenchValidateResult['warmup'],
@@ -265,6 +274,7 @@ function assemble(
     connections: o.connections,
     rate: open ? o.rate : null,
     method: o.method,
+    httpClient,
     startedAt: new Date(s.startedAtEpochMs).toISOString(),
     durationMs: round(s.durationMs, 1),
     requests: {

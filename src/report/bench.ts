@@ -38,7 +38,10 @@ export function renderBenchValidateTable(r: BenchValidateResult): string {
       ? `open model, ${r.rate} req/s on a fixed schedule, ${r.connections} connections`
       : `closed model, concurrency ${r.concurrency}, ${r.connections} connections`
   out.push(`${r.method} ${r.target}`)
-  out.push(`${load}, started ${r.startedAt}${r.interrupted ? '  (INTERRUPTED: partial result)' : ''}`)
+  const client = r.httpClient ? `, ${r.httpClient === 'h1' ? 'lean HTTP/1.1' : r.httpClient} client` : ''
+  out.push(
+    `${load}${client}, started ${r.startedAt}${r.interrupted ? '  (INTERRUPTED: partial result)' : ''}`,
+  )
   if (r.mergedFrom) out.push(`merged from ${r.mergedFrom} results`)
 
   const summary = new Table({ style })

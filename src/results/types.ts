@@ -31,6 +31,11 @@ export interface BenchValidateResult {
   connections: number
   rate: number | null
   method: 'GET' | 'HEAD'
+  /**
+   * the HTTP client that sent the load: 'h1' (idtool's lean HTTP/1.1 client), 'undici', or 'injected' (a
+   * dispatcher supplied by the caller). Absent in results written before it was recorded.
+   */
+  httpClient?: 'h1' | 'undici' | 'injected'
   startedAt: string
   durationMs: number
   requests: {

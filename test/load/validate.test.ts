@@ -84,6 +84,7 @@ describe('runValidateBench', () => {
         'connections',
         'rate',
         'method',
+        'httpClient',
         'startedAt',
         'durationMs',
         'requests',
@@ -171,6 +172,8 @@ describe('runValidateBench', () => {
     const lean = await runWith(undefined)
     const undici = await runWith('undici')
     expect(lean).toEqual(undici)
+    expect((await runValidateBench(options({ requests: 2 }))).httpClient).toBe('h1')
+    expect((await runValidateBench(options({ requests: 2, client: 'undici' }))).httpClient).toBe('undici')
     expect(lean.requests).toEqual({ total: 24, ok: 24, errors: 0, unexpectedStatus: 0 })
     expect(lean.backends).toEqual({ ks1: 12, ks2: 12 })
     expect(lean.sent[0]).toEqual(['GET', '/v3/auth/tokens?nocatalog', 'caller', 'a'])

@@ -95,6 +95,16 @@ describe('renderBenchValidateTable', () => {
     expect(text).not.toContain('cold')
   })
 
+  it('names the HTTP client when the result records it, and nothing for older results', () => {
+    expect(renderBenchValidateTable(result({ httpClient: 'h1' }))).toMatch(
+      /connections, lean HTTP\/1\.1 client, started/,
+    )
+    expect(renderBenchValidateTable(result({ httpClient: 'undici' }))).toMatch(
+      /connections, undici client, started/,
+    )
+    expect(renderBenchValidateTable(result())).not.toMatch(/client/)
+  })
+
   it('marks an interrupted (partial) result and shows empty maps as "-"', () => {
     const text = renderBenchValidateTable(result({ interrupted: true, errors: {}, statusCodes: {} }))
     expect(text).toContain('INTERRUPTED: partial result')
