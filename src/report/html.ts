@@ -11,8 +11,22 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
-import { percentileCells, revokeBulkSummary } from './summary.js'
-import { fmtChange, fmtMs, fmtRps, groupDigits, sweepRows } from './sweep.js'
+import {
+  bytes,
+  count,
+  gateChecksTable,
+  leakLatencyTable,
+  leakSubjectsTable,
+  percentileCells,
+  RESULT_TITLES,
+  revokeBulkTable,
+  revokeFailuresTable,
+  secs,
+  sweepTable,
+  type TableData,
+  tokensIssueTable,
+} from './summary.js'
+import { fmtMs, fmtRps, groupDigits } from './sweep.js'
 
 /**
  * One self-contained HTML report (pure: results in, text out). No script, no external resource: the
@@ -340,14 +354,7 @@ function decimate<T>(points: T[], max: number): T[] {
 // ---------------------------------------------------------------------------------------------------
 // sections
 
-const n = (v: number | null | undefined) => (v === null || v === undefined ? '–' : groupDigits(v))
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-const bytes = (b: number) => {
-  const a = Math.abs(b)
-  if (a >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(2)} MiB`
-  if (a >= 1024) return `${(b / 1024).toFixed(1)} KiB`
-  return `${Math.round(b)} B`
-}
+const n = (v: number | null | undefined) => count(v, '–')
 
 /** An HTML table; columns listed in `numeric` are right-aligned. Cells are escaped. */
 export function htmlTable(head: string[], rows: unknown[][], numeric: number[] = []): string {
@@ -361,6 +368,9 @@ export function htmlTable(head: string[], rows: unknown[][], numeric: number[] =
     '</table>',
   ].join('\n')
 }
+
+/** A table built by the shared builders, numeric columns right-aligned. */
+const tbl = (t: TableData) => htmlTable(t.head, t.rows, t.numeric)
 
 const figure = (svg: string, caption?: string) =>
   `<figure>${svg}${caption ? `<figcaption>${escapeHtml(caption)}</figcaption>` : ''}</figure>`
@@ -552,23 +562,9 @@ function sweepOverlay(sweeps: Array<{ r: BenchSweepResult; source: string }>): s
 }
 
 function sweepSection(r: BenchSweepResult, source: string): string {
-  const rows = sweepRows(r).map((x) => [
-    `${groupDigits(x.revocationEvents)}${x.partial ? ' (partial)' : ''}`,
-    fmtRps(x.rps),
-    fmtMs(x.p50),
-    fmtMs(x.p99),
-    groupDigits(x.errors),
-    groupDigits(x.requests),
-    fmtChange(x.rpsChangePct),
-    fmtChange(x.p99ChangePct),
-  ])
   const parts = [
     `<p class="meta">${escapeHtml(sweepName(r, source))} · ${r.points.length} levels · started ${escapeHtml(r.startedAt)} · ${secs(r.durationMs)}${r.interrupted ? ' · <strong>interrupted: the points measured so far</strong>' : ''}</p>`,
-    htmlTable(
-      ['revocation events', 'rps', 'p50 ms', 'p99 ms', 'errors', 'requests', 'rps vs first', 'p99 vs first'],
-      rows,
-      [0, 1, 2, 3, 4, 5, 6, 7],
-    ),
+    tbl(sweepTable(r, '–')),
   ]
   const series: ChartSeries[] = r.points
     .filter((p) => p.result?.histogram)
@@ -649,32 +645,9 @@ function leakSection(r: PageLeakCheckResult): string {
   const parts = [
     `<p class="verdict verdict-${escapeHtml(r.verdict)}">Verdict: <strong>${escapeHtml(r.verdict)}</strong></p>`,
     `<p class="meta">${escapeHtml(r.mode)} · ${escapeHtml(r.target)} · page size ${r.pageSize} · ${n(r.searches)} searches, ${n(r.pages)} pages, ${n(r.entries)} entries · ${secs(r.durationMs)}${r.interrupted ? ' · <strong>interrupted</strong>' : ''}</p>`,
-    htmlTable(
-      ['subject', 'metric', 'slope B/iteration', '95% CI', 'start', 'end', 'samples', 'verdict'],
-      r.subjects.map((s) => [
-        s.pid === null ? s.name : `${s.name} (pid ${s.pid})`,
-        s.metric,
-        s.slopeBytesPerIteration.toFixed(1),
-        `${s.ci95[0].toFixed(1)} .. ${s.ci95[1].toFixed(1)}`,
-        bytes(s.startBytes),
-        bytes(s.endBytes),
-        groupDigits(s.samples),
-        s.verdict + (s.note ? ` (${s.note})` : ''),
-      ]),
-      [2, 3, 4, 5, 6],
-    ),
+    tbl(leakSubjectsTable(r, '–')),
     ...r.subjects.map((s, i) => leakChart(s, i, r)),
-    htmlTable(
-      ['latency (ms)', 'p50', 'p90', 'p99', 'max'],
-      (['page', 'search'] as const).map((k) => [
-        k,
-        fmtMs(r.latencyMs[k].p50),
-        fmtMs(r.latencyMs[k].p90),
-        fmtMs(r.latencyMs[k].p99),
-        fmtMs(r.latencyMs[k].max),
-      ]),
-      [1, 2, 3, 4],
-    ),
+    tbl(leakLatencyTable(r)),
   ]
   if (r.histograms?.page && r.histograms.search) {
     parts.push(
@@ -702,57 +675,23 @@ function leakSection(r: PageLeakCheckResult): string {
 }
 
 function revokeSection(r: RevokeBulkResult): string {
-  const summary = revokeBulkSummary(r, '–')
+  const failures = revokeFailuresTable(r)
   return [
-    htmlTable(summary.head, [summary.row], [0, 1, 2, 3, 4, 5, 6, 7, 8]),
+    tbl(revokeBulkTable(r, '–')),
     `<p class="meta">ledger ${escapeHtml(r.ledger)}${r.interrupted ? ' · <strong>interrupted</strong>' : ''}</p>`,
-    ...(r.failures?.length
-      ? [
-          htmlTable(
-            ['index', 'stage', 'reason'],
-            r.failures.map((f) => [f.index, f.stage, f.reason]),
-            [0],
-          ),
-        ]
-      : []),
+    ...(failures ? [tbl(failures)] : []),
   ].join('\n')
 }
 
 function tokensSection(r: TokensIssueResult): string {
-  return htmlTable(
-    ['issued', 'failed', 'tokens/s', 'duration', 'pool file'],
-    [[n(r.issued), n(r.failed), r.ratePerSec.toFixed(1), secs(r.durationMs), r.file]],
-    [0, 1, 2, 3],
-  )
+  return tbl(tokensIssueTable(r, '–', r.file))
 }
 
 function gateSection(r: GateResult): string {
   return [
     `<p class="verdict verdict-${r.passed ? 'no-leak' : 'leak'}">Gate: <strong>${r.passed ? 'passed' : 'FAILED'}</strong></p>`,
-    htmlTable(
-      ['check', 'kind', 'metric', 'actual', 'limit', 'baseline', 'change', 'result'],
-      r.checks.map((c) => [
-        c.name,
-        c.kind,
-        c.metric,
-        c.actual === null ? '–' : String(c.actual),
-        c.limit,
-        c.baseline === undefined || c.baseline === null ? '–' : String(c.baseline),
-        c.changePct === undefined || c.changePct === null ? '–' : fmtChange(c.changePct),
-        (c.passed ? 'pass' : 'FAIL') + (c.detail ? ` (${c.detail})` : ''),
-      ]),
-      [3, 5, 6],
-    ),
+    tbl(gateChecksTable(r, '–')),
   ].join('\n')
-}
-
-const KIND_TITLES: Record<AnyResult['kind'], string> = {
-  'bench.validate': 'Token validation benchmark',
-  'bench.sweep': 'Validation against revocation events',
-  'ldap.page-leak-check': 'LDAP paged-search leak check',
-  'revoke-bulk': 'Bulk revocation',
-  'tokens.issue': 'Token issue',
-  gate: 'Gate',
 }
 
 const CSS = `
@@ -792,7 +731,7 @@ export function renderHtml(
   opts: { title?: string; generatedAt?: string } = {},
 ): string {
   chartCounter = 0
-  const title = opts.title ?? (inputs.length === 1 ? KIND_TITLES[inputs[0]!.result.kind] : 'idtool report')
+  const title = opts.title ?? (inputs.length === 1 ? RESULT_TITLES[inputs[0]!.result.kind] : 'idtool report')
   const generatedAt = opts.generatedAt ?? new Date().toISOString()
   const body: string[] = []
   const sweeps = inputs.filter((i) => i.result.kind === 'bench.sweep') as Array<{
@@ -827,7 +766,7 @@ export function renderHtml(
         break
     }
     body.push(
-      `<section class="result" data-kind="${escapeHtml(result.kind)}"><h2>${escapeHtml(KIND_TITLES[result.kind])} <span class="src">${escapeHtml(source)}</span></h2>\n${inner}\n</section>`,
+      `<section class="result" data-kind="${escapeHtml(result.kind)}"><h2>${escapeHtml(RESULT_TITLES[result.kind])} <span class="src">${escapeHtml(source)}</span></h2>\n${inner}\n</section>`,
     )
   }
   return `<!doctype html>

@@ -8,8 +8,22 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
-import { percentileCells, revokeBulkSummary } from './summary.js'
-import { fmtChange, fmtMs, fmtRps, groupDigits, sweepRows } from './sweep.js'
+import {
+  bytes,
+  count,
+  gateChecksTable,
+  leakLatencyTable,
+  leakSubjectsTable,
+  percentileCells,
+  RESULT_TITLES,
+  revokeBulkTable,
+  revokeFailuresTable,
+  secs,
+  sweepTable,
+  type TableData,
+  tokensIssueTable,
+} from './summary.js'
+import { fmtMs, fmtRps } from './sweep.js'
 
 const cell = (v: unknown) =>
   String(v ?? '-')
@@ -22,14 +36,15 @@ export function mdTable(head: string[], rows: unknown[][], align?: Array<'l' | '
   return [head, sep, ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n')
 }
 
-const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : groupDigits(v))
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-const bytes = (b: number) => {
-  const a = Math.abs(b)
-  if (a >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(2)} MiB`
-  if (a >= 1024) return `${(b / 1024).toFixed(1)} KiB`
-  return `${Math.round(b)} B`
-}
+const n = (v: number | null | undefined) => count(v, '-')
+
+/** A table built by the shared builders, numeric columns right-aligned. */
+const md = (t: TableData) =>
+  mdTable(
+    t.head,
+    t.rows,
+    t.head.map((_, i) => (t.numeric.includes(i) ? 'r' : 'l')),
+  )
 
 const percentileRow = (name: string, p: Percentiles | null | undefined, count?: number): unknown[] =>
   percentileCells(name, p, count, '-')
@@ -108,23 +123,9 @@ function benchValidate(r: BenchValidateResult): string[] {
 }
 
 function benchSweep(r: BenchSweepResult): string[] {
-  const rows = sweepRows(r).map((x) => [
-    `${n(x.revocationEvents)}${x.partial ? ' (partial)' : ''}`,
-    fmtRps(x.rps),
-    fmtMs(x.p50),
-    fmtMs(x.p99),
-    n(x.errors),
-    n(x.requests),
-    fmtChange(x.rpsChangePct),
-    fmtChange(x.p99ChangePct),
-  ])
   return [
     `${r.label ? `Sweep "${cell(r.label)}": ` : ''}${r.points.length} levels, started ${r.startedAt}, ${secs(r.durationMs)}${r.interrupted ? ' **(interrupted: the points measured so far)**' : ''}`,
-    mdTable(
-      ['revocation events', 'rps', 'p50 ms', 'p99 ms', 'errors', 'requests', 'rps vs first', 'p99 vs first'],
-      rows,
-      ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-    ),
+    md(sweepTable(r, '-')),
   ]
 }
 
@@ -136,31 +137,8 @@ function leak(r: PageLeakCheckResult): string[] {
       [[n(r.searches), n(r.pages), n(r.entries), n(r.entriesPerSearch), secs(r.durationMs)]],
       ['r', 'r', 'r', 'r', 'r'],
     ),
-    mdTable(
-      ['subject', 'metric', 'slope B/iteration', '95% CI', 'start', 'end', 'samples', 'verdict'],
-      r.subjects.map((s) => [
-        s.pid === null ? s.name : `${s.name} (pid ${s.pid})`,
-        s.metric,
-        s.slopeBytesPerIteration.toFixed(1),
-        `${s.ci95[0].toFixed(1)} .. ${s.ci95[1].toFixed(1)}`,
-        bytes(s.startBytes),
-        bytes(s.endBytes),
-        n(s.samples),
-        s.verdict + (s.note ? ` (${s.note})` : ''),
-      ]),
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l'],
-    ),
-    mdTable(
-      ['latency (ms)', 'p50', 'p90', 'p99', 'max'],
-      (['page', 'search'] as const).map((k) => [
-        k,
-        fmtMs(r.latencyMs[k].p50),
-        fmtMs(r.latencyMs[k].p90),
-        fmtMs(r.latencyMs[k].p99),
-        fmtMs(r.latencyMs[k].max),
-      ]),
-      ['l', 'r', 'r', 'r', 'r'],
-    ),
+    md(leakSubjectsTable(r, '-')),
+    md(leakLatencyTable(r)),
     ...(Object.keys(r.errors ?? {}).length
       ? [
           mdTable(
@@ -174,63 +152,25 @@ function leak(r: PageLeakCheckResult): string[] {
 }
 
 function revokeBulk(r: RevokeBulkResult): string[] {
-  const summary = revokeBulkSummary(r, '-')
+  const failures = revokeFailuresTable(r)
   return [
-    mdTable(summary.head, [summary.row], ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
+    md(revokeBulkTable(r, '-')),
     `Ledger: \`${r.ledger}\`${r.interrupted ? ' **(interrupted)**' : ''}`,
-    ...(r.failures?.length
-      ? [
-          mdTable(
-            ['index', 'stage', 'reason'],
-            r.failures.map((f) => [f.index, f.stage, f.reason]),
-            ['r', 'l', 'l'],
-          ),
-        ]
-      : []),
+    ...(failures ? [md(failures)] : []),
   ]
 }
 
 function tokensIssue(r: TokensIssueResult): string[] {
-  return [
-    mdTable(
-      ['issued', 'failed', 'tokens/s', 'duration', 'pool file'],
-      [[n(r.issued), n(r.failed), r.ratePerSec.toFixed(1), secs(r.durationMs), `\`${r.file}\``]],
-      ['r', 'r', 'r', 'r', 'l'],
-    ),
-    ...(r.interrupted ? ['**Interrupted.**'] : []),
-  ]
+  return [md(tokensIssueTable(r, '-', `\`${r.file}\``)), ...(r.interrupted ? ['**Interrupted.**'] : [])]
 }
 
 function gate(r: GateResult): string[] {
   return [
     `Gate: **${r.passed ? 'passed' : 'FAILED'}** (${r.inputs.length} input${r.inputs.length === 1 ? '' : 's'}${r.baselines.length ? `, baselines: ${r.baselines.join(', ')}` : ''})`,
-    mdTable(
-      ['check', 'kind', 'metric', 'actual', 'limit', 'baseline', 'change', 'result'],
-      r.checks.map((c) => [
-        c.name,
-        c.kind,
-        c.metric,
-        c.actual === null ? '-' : String(c.actual),
-        c.limit,
-        c.baseline === undefined || c.baseline === null ? '-' : String(c.baseline),
-        c.changePct === undefined || c.changePct === null ? '-' : fmtChange(c.changePct),
-        (c.passed ? 'pass' : 'FAIL') + (c.detail ? ` (${c.detail})` : ''),
-      ]),
-      ['l', 'l', 'l', 'r', 'l', 'r', 'r', 'l'],
-    ),
+    md(gateChecksTable(r, '-')),
   ]
 }
 
-const TITLES: Record<AnyResult['kind'], string> = {
-  'bench.validate': 'Token validation benchmark',
-  'bench.sweep': 'Validation against revocation events',
-  'ldap.page-leak-check': 'LDAP paged-search leak check',
-  'revoke-bulk': 'Bulk revocation',
-  'tokens.issue': 'Token issue',
-  gate: 'Gate',
-}
-
-/** A result as Markdown (pure): a heading and tables, for PR comments and wikis. */
 export function renderMarkdown(result: AnyResult, opts: { title?: string } = {}): string {
   let body: string[]
   switch (result.kind) {
@@ -253,5 +193,5 @@ export function renderMarkdown(result: AnyResult, opts: { title?: string } = {})
       body = gate(result)
       break
   }
-  return [`## ${cell(opts.title ?? TITLES[result.kind])}`, ...body].join('\n\n')
+  return [`## ${cell(opts.title ?? RESULT_TITLES[result.kind])}`, ...body].join('\n\n')
 }

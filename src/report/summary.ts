@@ -1,9 +1,50 @@
-import type { Percentiles, RevokeBulkResult } from '../results/types.js'
-import { fmtMs, groupDigits } from './sweep.js'
+import type {
+  AnyResult,
+  BenchSweepResult,
+  GateResult,
+  PageLeakCheckResult,
+  Percentiles,
+  RevokeBulkResult,
+  TokensIssueResult,
+} from '../results/types.js'
+import { fmtChange, fmtMs, fmtRps, groupDigits, sweepRows } from './sweep.js'
 
-/** The one-row summary of a revoke-bulk run, shared by the Markdown and HTML renderers. */
-export function revokeBulkSummary(r: RevokeBulkResult, missing = '-'): { head: string[]; row: string[] } {
-  const n = (v: number | null) => (v === null ? missing : groupDigits(v))
+// The tables every renderer shows, as data: the Markdown and HTML renderers only lay them out. `missing` is
+// what an absent figure prints as ('-' in Markdown, an en dash in HTML).
+
+/** A table as data: header, rows of cells, and the indexes of the numeric (right-aligned) columns. */
+export interface TableData {
+  head: string[]
+  rows: unknown[][]
+  numeric: number[]
+}
+
+/** The heading of each kind of result. */
+export const RESULT_TITLES: Record<AnyResult['kind'], string> = {
+  'bench.validate': 'Token validation benchmark',
+  'bench.sweep': 'Validation against revocation events',
+  'ldap.page-leak-check': 'LDAP paged-search leak check',
+  'revoke-bulk': 'Bulk revocation',
+  'tokens.issue': 'Token issue',
+  gate: 'Gate',
+}
+
+export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+
+export const bytes = (b: number) => {
+  const a = Math.abs(b)
+  if (a >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(2)} MiB`
+  if (a >= 1024) return `${(b / 1024).toFixed(1)} KiB`
+  return `${Math.round(b)} B`
+}
+
+/** A count with digit grouping, or `missing`. */
+export const count = (v: number | null | undefined, missing: string) =>
+  v === null || v === undefined ? missing : groupDigits(v)
+
+/** The one-row summary of a revoke-bulk run. */
+export function revokeBulkTable(r: RevokeBulkResult, missing: string): TableData {
+  const n = (v: number | null) => count(v, missing)
   return {
     head: [
       'issued',
@@ -16,31 +57,44 @@ export function revokeBulkSummary(r: RevokeBulkResult, missing = '-'): { head: s
       'events after',
       'duration',
     ],
-    row: [
-      n(r.issued),
-      n(r.revoked),
-      n(r.failed),
-      n(r.skipped),
-      r.issueRatePerSec.toFixed(1),
-      r.revokeRatePerSec.toFixed(1),
-      n(r.revocationEventsBefore),
-      n(r.revocationEventsAfter),
-      `${(r.durationMs / 1000).toFixed(1)} s`,
+    rows: [
+      [
+        n(r.issued),
+        n(r.revoked),
+        n(r.failed),
+        n(r.skipped),
+        r.issueRatePerSec.toFixed(1),
+        r.revokeRatePerSec.toFixed(1),
+        n(r.revocationEventsBefore),
+        n(r.revocationEventsAfter),
+        secs(r.durationMs),
+      ],
     ],
+    numeric: [0, 1, 2, 3, 4, 5, 6, 7, 8],
   }
 }
 
-/** One latency row (name, count, p50, p90, p99, p99.9, max, mean), shared by the Markdown and HTML renderers. */
+/** The tokens a revoke-bulk run could not issue or revoke, or undefined when there are none. */
+export function revokeFailuresTable(r: RevokeBulkResult): TableData | undefined {
+  if (!r.failures?.length) return undefined
+  return {
+    head: ['index', 'stage', 'reason'],
+    rows: r.failures.map((f) => [f.index, f.stage, f.reason]),
+    numeric: [0],
+  }
+}
+
+/** One latency row (name, count, p50, p90, p99, p99.9, max, mean). */
 export function percentileCells(
   name: string,
   p: Percentiles | null | undefined,
-  count: number | undefined,
+  n: number | undefined,
   missing = '-',
 ): unknown[] {
   if (!p) return [name, missing, missing, missing, missing, missing, missing, missing]
   return [
     name,
-    count === undefined ? '' : groupDigits(count),
+    n === undefined ? '' : groupDigits(n),
     fmtMs(p.p50),
     fmtMs(p.p90),
     fmtMs(p.p99),
@@ -48,4 +102,93 @@ export function percentileCells(
     fmtMs(p.max),
     fmtMs(p.mean),
   ]
+}
+
+/** One row per revocation level of a sweep. */
+export function sweepTable(r: BenchSweepResult, missing: string): TableData {
+  return {
+    head: [
+      'revocation events',
+      'rps',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+      'requests',
+      'rps vs first',
+      'p99 vs first',
+    ],
+    rows: sweepRows(r).map((x) => [
+      `${count(x.revocationEvents, missing)}${x.partial ? ' (partial)' : ''}`,
+      fmtRps(x.rps),
+      fmtMs(x.p50),
+      fmtMs(x.p99),
+      count(x.errors, missing),
+      count(x.requests, missing),
+      fmtChange(x.rpsChangePct),
+      fmtChange(x.p99ChangePct),
+    ]),
+    numeric: [0, 1, 2, 3, 4, 5, 6, 7],
+  }
+}
+
+/** One row per watched process (or heap) of a leak check: slope, interval, memory, verdict. */
+export function leakSubjectsTable(r: PageLeakCheckResult, missing: string): TableData {
+  return {
+    head: ['subject', 'metric', 'slope B/iteration', '95% CI', 'start', 'end', 'samples', 'verdict'],
+    rows: r.subjects.map((s) => [
+      s.pid === null ? s.name : `${s.name} (pid ${s.pid})`,
+      s.metric,
+      s.slopeBytesPerIteration.toFixed(1),
+      `${s.ci95[0].toFixed(1)} .. ${s.ci95[1].toFixed(1)}`,
+      bytes(s.startBytes),
+      bytes(s.endBytes),
+      count(s.samples, missing),
+      s.verdict + (s.note ? ` (${s.note})` : ''),
+    ]),
+    numeric: [2, 3, 4, 5, 6],
+  }
+}
+
+/** The page and whole-search latency percentiles of a leak check. */
+export function leakLatencyTable(r: PageLeakCheckResult): TableData {
+  return {
+    head: ['latency (ms)', 'p50', 'p90', 'p99', 'max'],
+    rows: (['page', 'search'] as const).map((k) => [
+      k,
+      fmtMs(r.latencyMs[k].p50),
+      fmtMs(r.latencyMs[k].p90),
+      fmtMs(r.latencyMs[k].p99),
+      fmtMs(r.latencyMs[k].max),
+    ]),
+    numeric: [1, 2, 3, 4],
+  }
+}
+
+/** The one-row summary of a tokens issue run; `file` is the pool file as the renderer shows it. */
+export function tokensIssueTable(r: TokensIssueResult, missing: string, file: string): TableData {
+  return {
+    head: ['issued', 'failed', 'tokens/s', 'duration', 'pool file'],
+    rows: [
+      [count(r.issued, missing), count(r.failed, missing), r.ratePerSec.toFixed(1), secs(r.durationMs), file],
+    ],
+    numeric: [0, 1, 2, 3],
+  }
+}
+
+/** One row per gate check. */
+export function gateChecksTable(r: GateResult, missing: string): TableData {
+  return {
+    head: ['check', 'kind', 'metric', 'actual', 'limit', 'baseline', 'change', 'result'],
+    rows: r.checks.map((c) => [
+      c.name,
+      c.kind,
+      c.metric,
+      c.actual === null ? missing : String(c.actual),
+      c.limit,
+      c.baseline === undefined || c.baseline === null ? missing : String(c.baseline),
+      c.changePct === undefined || c.changePct === null ? missing : fmtChange(c.changePct),
+      (c.passed ? 'pass' : 'FAIL') + (c.detail ? ` (${c.detail})` : ''),
+    ]),
+    numeric: [3, 5, 6],
+  }
 }
