@@ -78,13 +78,28 @@ export function createKeystoneDispatcher(opts: { cacert?: string; connections?: 
   return new Agent({ connections: opts.connections ?? 16, connect: ca ? { ca } : undefined })
 }
 
-interface TokenBody {
+/** The body of a token answer (issue or validate), the parts idtool reads. */
+export interface TokenBody {
   token?: {
     audit_ids?: string[]
     issued_at?: string
     expires_at?: string
     user?: { id: string; name: string }
     project?: { id: string; name: string }
+  }
+}
+
+/** An issued token: the X-Subject-Token value and what the answer's body says about it. */
+export function issuedToken(token: string, body: TokenBody, backend?: string): IssuedToken {
+  const t = body.token ?? {}
+  return {
+    token,
+    auditId: t.audit_ids?.[0],
+    issuedAt: t.issued_at,
+    expiresAt: t.expires_at,
+    user: t.user ? { id: t.user.id, name: t.user.name } : undefined,
+    project: t.project ? { id: t.project.id, name: t.project.name } : undefined,
+    backend,
   }
 }
 
@@ -164,16 +179,7 @@ export class KeystoneClient {
   private tokenFromResponse(res: Dispatcher.ResponseData, body: TokenBody): IssuedToken {
     const token = header(res.headers, 'x-subject-token')
     if (!token) throw new HttpError(res.statusCode, 'Keystone answered without an X-Subject-Token header')
-    const t = body.token ?? {}
-    return {
-      token,
-      auditId: t.audit_ids?.[0],
-      issuedAt: t.issued_at,
-      expiresAt: t.expires_at,
-      user: t.user ? { id: t.user.id, name: t.user.name } : undefined,
-      project: t.project ? { id: t.project.id, name: t.project.name } : undefined,
-      backend: header(res.headers, this.backendHeader),
-    }
+    return issuedToken(token, body, header(res.headers, this.backendHeader))
   }
 
   private async issue(

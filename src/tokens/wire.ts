@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici'
 import { AuthError, connectionErrorFor, HttpError } from '../errors.js'
-import type { IssuedToken, Scope } from '../keystone/client.js'
+import { type IssuedToken, issuedToken, type Scope, type TokenBody } from '../keystone/client.js'
 import { H1Pool } from './h1.js'
 
 interface Answer {
@@ -148,26 +148,13 @@ export class TokenWire {
     if (a.status !== 201 && a.status !== 200) throw this.fail(a.status, 'issue a token', a.body)
     const token = first(a.headers['x-subject-token'])?.trim()
     if (!token) throw new HttpError(a.status, 'Keystone answered without an X-Subject-Token header')
-    let t: {
-      audit_ids?: string[]
-      issued_at?: string
-      expires_at?: string
-      user?: { id: string; name: string }
-      project?: { id: string; name: string }
-    }
+    let body: TokenBody
     try {
-      t = (JSON.parse(a.body.toString('utf8')) as { token?: typeof t }).token ?? {}
+      body = { token: (JSON.parse(a.body.toString('utf8')) as TokenBody).token }
     } catch {
       throw new HttpError(a.status, 'Keystone answered a token request with a body that is not JSON')
     }
-    return {
-      token,
-      auditId: t.audit_ids?.[0],
-      issuedAt: t.issued_at,
-      expiresAt: t.expires_at,
-      user: t.user ? { id: t.user.id, name: t.user.name } : undefined,
-      project: t.project ? { id: t.project.id, name: t.project.name } : undefined,
-    }
+    return issuedToken(token, body)
   }
 
   /** Revoke `subject` as `caller`: 204 revoked now, 404 already invalid. */
