@@ -56,7 +56,6 @@
 // --no-loops skips the shell loops (and the 20x goal): a quicker run for the ceiling ratios only.
 // Secrets (the admin token, issued tokens) only ever go to 0600 files in a private temporary directory that
 // is removed at the end; nothing secret is printed.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -68,6 +67,7 @@ import { defaultLabDir, LAB_CLOUD, labPaths } from '../dist/lab/layout.js'
 import { labRevocationTarget } from '../dist/lab/revocations.js'
 import { issueTokens } from '../dist/tokens/issue.js'
 import { readPool } from '../dist/tokens/pool.js'
+import { runProcess } from './lib.mjs'
 import { revokeBulk } from '../dist/tokens/revoke.js'
 
 const { values: args } = parseArgs({
@@ -103,26 +103,7 @@ for (const [k, v] of Object.entries({ COUNT, C, S, ROUNDS, SHELL, CLASSIC, WRK_S
 const log = (m) => process.stderr.write(`[bench] ${m}\n`)
 
 /** Run a program, capture its output; bounded by a timeout. */
-function run(cmd, argv, { timeoutMs = 300_000, env } = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, ms: performance.now() - t0 })
-    })
-  })
-}
+const run = (cmd, argv, { timeoutMs = 300_000, env } = {}) => runProcess(cmd, argv, { timeoutMs, env })
 
 const settings = resolveAuthOrLab({ flags: {}, env: process.env })
 if (!isLoopbackUrl(settings.authUrl))

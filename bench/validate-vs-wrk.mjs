@@ -19,11 +19,12 @@
 // connection. ab has no rate option at all, so it only takes part in (1). Every tool sends the same two
 // token headers.
 
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { has, runProcess } from './lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 // a previous build's dist/ directory to measure side by side (--before DIR or IDTOOL_BENCH_BEFORE)
@@ -221,33 +222,17 @@ const RATES = arg('rate', '2000,10000').split(',').map(Number)
 const MILLION = Number(arg('million', '1000000'))
 const SKIP = new Set(arg('skip', '').split(',').filter(Boolean))
 
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
 const TASKSET = has('taskset') && spawnSync('taskset', ['-c', '0', 'true']).status === 0
 const HAS_WRK = has('wrk')
 const HAS_AB = has('ab')
 const HAS_TIME = has('/usr/bin/time')
 const tmp = mkdtempSync(join(tmpdir(), 'idtool-bench-vs-'))
 
-function run(cmd, args, { pin = false } = {}) {
+async function run(cmd, args, { pin = false } = {}) {
   const full = pin && TASKSET ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args]
-  return new Promise((resolve, reject) => {
-    const p = spawn(full[0], full[1], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    p.stdout.on('data', (d) => {
-      out += d
-    })
-    p.stderr.on('data', (d) => {
-      err += d
-    })
-    const timer = setTimeout(() => p.kill('SIGKILL'), 600_000)
-    p.on('error', reject)
-    p.on('close', (code) => {
-      clearTimeout(timer)
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(0, 500)}`))
-      else resolve({ out, err })
-    })
-  })
+  const r = await runProcess(full[0], full[1], { cwd: ROOT, timeoutMs: 600_000 })
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 500)}`)
+  return { out: r.stdout, err: r.stderr }
 }
 
 // a child's own CPU (user + system, µs precision, from wait4's rusage) and its voluntary context switches
