@@ -17,9 +17,10 @@ const READ_BUFFER = Buffer.alloc(64 * 1024)
 /**
  * One lane of the load engine over the lean HTTP/1.1 core (src/http/h1.ts) for plain-HTTP targets: one
  * socket, one request at a time, the request bytes built once per distinct dispatch options object (the
- * engine reuses one per token), the response read for its status (the engine looks up the backend header in the raw head). A closed
- * connection (server keep-alive timeout, `reset` = `Connection: close`, an error) is replaced by a new
- * one on the next request. Per-request deadline, checked by one sweep timer per lane.
+ * engine reuses one per token), the response read for its status (the engine looks up the backend header
+ * in the raw head). A closed connection (server keep-alive timeout, `reset` = `Connection: close`, an
+ * error) is replaced by a new one on the next request. Per-request deadline, checked by one sweep timer
+ * per lane.
  *
  * Why not undici here: on one core against a fast target undici's client costs more per request than the
  * rest of the engine together (see bench/validate-vs-wrk.mjs and issue 4's closing note). HTTPS targets and
