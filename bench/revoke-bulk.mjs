@@ -67,8 +67,8 @@ import { defaultLabDir, LAB_CLOUD, labPaths } from '../dist/lab/layout.js'
 import { labRevocationTarget } from '../dist/lab/revocations.js'
 import { issueTokens } from '../dist/tokens/issue.js'
 import { readPool } from '../dist/tokens/pool.js'
-import { runProcess } from './lib.mjs'
 import { revokeBulk } from '../dist/tokens/revoke.js'
+import { runProcess } from './lib.mjs'
 
 const { values: args } = parseArgs({
   options: {
