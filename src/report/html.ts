@@ -22,11 +22,10 @@ import {
   revokeBulkTable,
   revokeFailuresTable,
   secs,
-  sweepTable,
   type TableData,
   tokensIssueTable,
 } from './summary.js'
-import { fmtMs, fmtRps, groupDigits } from './sweep.js'
+import { fmtMs, fmtRps, groupDigits, sweepTable } from './sweep.js'
 
 /**
  * One self-contained HTML report (pure: results in, text out). No script, no external resource: the
@@ -564,7 +563,7 @@ function sweepOverlay(sweeps: Array<{ r: BenchSweepResult; source: string }>): s
 function sweepSection(r: BenchSweepResult, source: string): string {
   const parts = [
     `<p class="meta">${escapeHtml(sweepName(r, source))} · ${r.points.length} levels · started ${escapeHtml(r.startedAt)} · ${secs(r.durationMs)}${r.interrupted ? ' · <strong>interrupted: the points measured so far</strong>' : ''}</p>`,
-    tbl(sweepTable(r, '–')),
+    tbl(sweepTable(r)),
   ]
   const series: ChartSeries[] = r.points
     .filter((p) => p.result?.histogram)

@@ -19,11 +19,10 @@ import {
   revokeBulkTable,
   revokeFailuresTable,
   secs,
-  sweepTable,
   type TableData,
   tokensIssueTable,
 } from './summary.js'
-import { fmtMs, fmtRps } from './sweep.js'
+import { fmtMs, fmtRps, sweepTable } from './sweep.js'
 
 const cell = (v: unknown) =>
   String(v ?? '-')
@@ -125,7 +124,7 @@ function benchValidate(r: BenchValidateResult): string[] {
 function benchSweep(r: BenchSweepResult): string[] {
   return [
     `${r.label ? `Sweep "${cell(r.label)}": ` : ''}${r.points.length} levels, started ${r.startedAt}, ${secs(r.durationMs)}${r.interrupted ? ' **(interrupted: the points measured so far)**' : ''}`,
-    md(sweepTable(r, '-')),
+    md(sweepTable(r)),
   ]
 }
 

@@ -1,13 +1,12 @@
 import type {
   AnyResult,
-  BenchSweepResult,
   GateResult,
   PageLeakCheckResult,
   Percentiles,
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
-import { fmtChange, fmtMs, fmtRps, groupDigits, sweepRows } from './sweep.js'
+import { fmtChange, fmtMs, groupDigits } from './sweep.js'
 
 // The tables every renderer shows, as data: the Markdown and HTML renderers only lay them out. `missing` is
 // what an absent figure prints as ('-' in Markdown, an en dash in HTML).
@@ -102,33 +101,6 @@ export function percentileCells(
     fmtMs(p.max),
     fmtMs(p.mean),
   ]
-}
-
-/** One row per revocation level of a sweep. */
-export function sweepTable(r: BenchSweepResult, missing: string): TableData {
-  return {
-    head: [
-      'revocation events',
-      'rps',
-      'p50 ms',
-      'p99 ms',
-      'errors',
-      'requests',
-      'rps vs first',
-      'p99 vs first',
-    ],
-    rows: sweepRows(r).map((x) => [
-      `${count(x.revocationEvents, missing)}${x.partial ? ' (partial)' : ''}`,
-      fmtRps(x.rps),
-      fmtMs(x.p50),
-      fmtMs(x.p99),
-      count(x.errors, missing),
-      count(x.requests, missing),
-      fmtChange(x.rpsChangePct),
-      fmtChange(x.p99ChangePct),
-    ]),
-    numeric: [0, 1, 2, 3, 4, 5, 6, 7],
-  }
 }
 
 /** One row per watched process (or heap) of a leak check: slope, interval, memory, verdict. */

@@ -1,5 +1,6 @@
 import Table from 'cli-table3'
 import type { BenchSweepResult } from '../results/types.js'
+import type { TableData } from './summary.js'
 
 /** 12345 -> "12,345" (locale independent). */
 export function groupDigits(n: number): string {
@@ -64,9 +65,9 @@ export function sweepRows(result: BenchSweepResult): SweepRow[] {
   }))
 }
 
-/** One row per level: events, rps, p50, p99, errors and the change against the first level. */
-export function renderSweepTable(result: BenchSweepResult): string {
-  const t = new Table({
+/** One row per revocation level of a sweep, as data (the text, Markdown and HTML renderers lay it out). */
+export function sweepTable(result: BenchSweepResult): TableData {
+  return {
     head: [
       'revocation events',
       'rps',
@@ -77,21 +78,29 @@ export function renderSweepTable(result: BenchSweepResult): string {
       'rps vs first',
       'p99 vs first',
     ],
-    colAligns: ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    rows: sweepRows(result).map((x) => [
+      `${groupDigits(x.revocationEvents)}${x.partial ? ' (partial)' : ''}`,
+      fmtRps(x.rps),
+      fmtMs(x.p50),
+      fmtMs(x.p99),
+      groupDigits(x.errors),
+      groupDigits(x.requests),
+      fmtChange(x.rpsChangePct),
+      fmtChange(x.p99ChangePct),
+    ]),
+    numeric: [0, 1, 2, 3, 4, 5, 6, 7],
+  }
+}
+
+/** One row per level: events, rps, p50, p99, errors and the change against the first level. */
+export function renderSweepTable(result: BenchSweepResult): string {
+  const data = sweepTable(result)
+  const t = new Table({
+    head: data.head,
+    colAligns: data.head.map((_, i) => (data.numeric.includes(i) ? 'right' : 'left')),
     style: { head: [], border: [] },
   })
-  for (const r of sweepRows(result)) {
-    t.push([
-      `${groupDigits(r.revocationEvents)}${r.partial ? ' (partial)' : ''}`,
-      fmtRps(r.rps),
-      fmtMs(r.p50),
-      fmtMs(r.p99),
-      groupDigits(r.errors),
-      groupDigits(r.requests),
-      fmtChange(r.rpsChangePct),
-      fmtChange(r.p99ChangePct),
-    ])
-  }
+  for (const row of data.rows) t.push(row as string[])
   const lines = [t.toString()]
   const title = result.label ? `sweep "${result.label}"` : 'sweep'
   lines.push(
