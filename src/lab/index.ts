@@ -1,11 +1,21 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { request } from 'undici'
-import { stringify as toYaml } from 'yaml'
+import { Agent, request } from 'undici'
 import { IdtoolError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import { KeystoneClient } from '../keystone/client.js'
-import { CALIBRATION_URL, HAPROXY_URL, haproxyCfg, STATS_URL, startHaproxy } from './haproxy.js'
+import { ensureLabAppCred } from './appcred.js'
+import { labAuthUrl, labCloudNames, writeLabClouds } from './clouds.js'
+import {
+  CALIBRATION_TLS_URL,
+  CALIBRATION_URL,
+  HAPROXY_MTLS_URL,
+  HAPROXY_TLS_URL,
+  HAPROXY_URL,
+  haproxyCfg,
+  STATS_URL,
+  startHaproxy,
+} from './haproxy.js'
 import { aptInstall, BASE_REQUIREMENTS, MARIADB_REQUIREMENTS, missingPackages } from './install.js'
 import {
   bootstrapKeystone,
@@ -18,6 +28,8 @@ import {
   writeFileSecret,
 } from './keystone.js'
 import {
+  LAB_APPCRED_CLOUD,
+  LAB_APPCRED_NAME,
   LAB_BASE_DN,
   LAB_BIND_DN,
   LAB_CLOUD,
@@ -27,16 +39,20 @@ import {
   LAB_USERS_DN,
   type LabPaths,
   type LabSpec,
+  type LabTlsMode,
   labPaths,
 } from './layout.js'
 import { createKeystoneDatabase, startMariadb } from './mariadb.js'
 import { childPids, ownedPid, portOpen, stopPid, waitFor } from './proc.js'
 import { buildDirectory, directoryBuilt, LDAP_URL, startSlapd } from './slapd.js'
+import { ensureLabTls } from './tls.js'
 
 export interface LabState {
   version: 1
   spec: LabSpec
   ldapDomain?: { name: string; id: string }
+  /** The application credential of cloud idtool-lab-appcred (its secret is in secrets/, never here). */
+  appCred?: { id: string; name: string }
   createdAt: string
   updatedAt: string
 }
@@ -59,6 +75,27 @@ export interface LabStatus {
   spec: LabSpec | null
   cloud: string
   cloudsYaml: string
+  /** The secrets of clouds.yaml (0600): OS_CLIENT_SECURE_FILE for the openstack client. */
+  secureYaml: string
+  /** Every cloud in clouds.yaml. */
+  clouds: string[]
+  /** haproxy's TLS frontends (always served) and which one the cloud idtool-lab uses. */
+  tls: {
+    /** `lab up` (off), `lab up --tls` (tls) or `lab up --tls-client-certs` (client-certs) */
+    mode: LabTlsMode
+    /** the auth_url of the cloud idtool-lab */
+    cloudAuthUrl: string
+    url: string
+    mtlsUrl: string
+    calibrationUrl: string
+    caFile: string
+    clientCertFile: string
+    clientKeyFile: string
+    /** GET /v3 answers 200 on the TLS and client-certificate frontends, and the TLS calibration frontend 200 */
+    healthy: boolean
+  }
+  /** The lab admin's application credential (cloud idtool-lab-appcred); the secret stays in `file`. */
+  appCredential: { name: string; id: string; cloud: string; file: string } | null
   keystone: {
     url: string
     adminPasswordFile: string
@@ -108,6 +145,37 @@ function secret(path: string): string {
   return value
 }
 
+/** GET over TLS trusting only `ca` (and presenting a client certificate when given): 200 or not. */
+async function httpsOk(url: string, files: { ca: string; cert?: string; key?: string }): Promise<boolean> {
+  let agent: Agent | undefined
+  try {
+    agent = new Agent({
+      connect: {
+        ca: readFileSync(files.ca, 'utf8'),
+        cert: files.cert ? readFileSync(files.cert, 'utf8') : undefined,
+        key: files.key ? readFileSync(files.key, 'utf8') : undefined,
+      },
+    })
+    const res = await request(url, { dispatcher: agent, headersTimeout: 3000, bodyTimeout: 3000 })
+    await res.body.dump()
+    return res.statusCode === 200
+  } catch {
+    return false
+  } finally {
+    await agent?.close()
+  }
+}
+
+/** Whether haproxy's three TLS frontends answer, with the lab CA (and the client certificate on 5444). */
+async function tlsFrontendsOk(p: LabPaths): Promise<boolean> {
+  const oks = await Promise.all([
+    httpsOk(`${HAPROXY_TLS_URL}/v3`, { ca: p.caCert }),
+    httpsOk(`${HAPROXY_MTLS_URL}/v3`, { ca: p.caCert, cert: p.clientCert, key: p.clientKey }),
+    httpsOk(CALIBRATION_TLS_URL, { ca: p.caCert }),
+  ])
+  return oks.every(Boolean)
+}
+
 async function httpOk(url: string): Promise<boolean> {
   try {
     const res = await request(url, { headersTimeout: 3000, bodyTimeout: 3000 })
@@ -148,6 +216,8 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     }),
   )
   const haproxyHealthy = ps.haproxy !== undefined && (await httpOk(`${HAPROXY_URL}/v3`))
+  const tlsHealthy = ps.haproxy !== undefined && (await tlsFrontendsOk(p))
+  const tlsMode = spec?.tls ?? 'off'
   const ldapHealthy = ps.slapd !== undefined && (await portOpen(LAB_HOST, LAB_PORTS.ldap))
   const mariadbOk = spec?.db !== 'mariadb' || ps.mariadb !== undefined
   const healthy =
@@ -155,6 +225,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     workers.length > 0 &&
     workers.every((w) => w.healthy) &&
     haproxyHealthy &&
+    tlsHealthy &&
     ldapHealthy &&
     mariadbOk
   return {
@@ -164,6 +235,22 @@ export async function labStatus(dir: string): Promise<LabStatus> {
     spec,
     cloud: LAB_CLOUD,
     cloudsYaml: p.cloudsYaml,
+    secureYaml: p.secureYaml,
+    clouds: labCloudNames(Boolean(state?.appCred)),
+    tls: {
+      mode: tlsMode,
+      cloudAuthUrl: labAuthUrl(tlsMode),
+      url: HAPROXY_TLS_URL,
+      mtlsUrl: HAPROXY_MTLS_URL,
+      calibrationUrl: CALIBRATION_TLS_URL,
+      caFile: p.caCert,
+      clientCertFile: p.clientCert,
+      clientKeyFile: p.clientKey,
+      healthy: tlsHealthy,
+    },
+    appCredential: state?.appCred
+      ? { name: state.appCred.name, id: state.appCred.id, cloud: LAB_APPCRED_CLOUD, file: p.appCredFile }
+      : null,
     keystone: {
       url: KEYSTONE_URL,
       adminPasswordFile: p.adminPasswordFile,
@@ -242,37 +329,85 @@ function sameSpec(a: LabSpec | undefined, b: LabSpec): boolean {
   )
 }
 
-/** Whether the config files on disk are what this idtool would write (an upgrade may change them). */
-function configsCurrent(p: LabPaths, spec: LabSpec): boolean {
+/** Whether keystone.conf on disk is what this idtool would write (an upgrade may change it). */
+function keystoneConfCurrent(p: LabPaths, spec: LabSpec): boolean {
   try {
     const dbPassword = spec.db === 'mariadb' ? secret(p.dbPasswordFile) : undefined
-    return (
-      readFileSync(p.keystoneConf, 'utf8') === keystoneConf(p, spec, dbPassword) &&
-      readFileSync(p.haproxyCfg, 'utf8') === haproxyCfg(p, spec.workers)
-    )
+    return readFileSync(p.keystoneConf, 'utf8') === keystoneConf(p, spec, dbPassword)
   } catch {
     return false
   }
 }
 
-function cloudsYaml(adminPassword: string): string {
-  return `# written by idtool lab up; holds the lab admin password, keep it 0600\n${toYaml({
-    clouds: {
-      [LAB_CLOUD]: {
-        auth: {
-          auth_url: KEYSTONE_URL,
-          username: 'admin',
-          password: adminPassword,
-          project_name: 'admin',
-          user_domain_name: 'Default',
-          project_domain_name: 'Default',
-        },
-        region_name: 'RegionOne',
-        identity_api_version: 3,
-        interface: 'public',
-      },
-    },
-  })}`
+/** Whether haproxy.cfg on disk is what this idtool would write. */
+function haproxyCfgCurrent(p: LabPaths, spec: LabSpec): boolean {
+  try {
+    return readFileSync(p.haproxyCfg, 'utf8') === haproxyCfg(p, spec.workers)
+  } catch {
+    return false
+  }
+}
+
+/** (Re)start haproxy with the current config and wait for the plain and TLS frontends. */
+async function restartHaproxy(p: LabPaths, spec: LabSpec, log: (m: string) => void): Promise<void> {
+  const old = ownedPid(p.haproxyPid, p.dir)
+  if (old && !(await stopPid(old))) {
+    throw new IdtoolError(`could not stop haproxy (pid ${old})`, { hint: 'stop it by hand with kill -9.' })
+  }
+  writeFileSync(p.haproxyCfg, haproxyCfg(p, spec.workers))
+  log(`haproxy: starting on ${HAPROXY_URL}, ${HAPROXY_TLS_URL}, ${HAPROXY_MTLS_URL} (client certificates)`)
+  await startHaproxy(p)
+  await waitFor('keystone through haproxy', () => httpOk(`${HAPROXY_URL}/v3`), 20_000, `see ${p.haproxyCfg}`)
+  await waitFor(
+    'haproxy TLS frontends',
+    () => tlsFrontendsOk(p),
+    20_000,
+    `see ${p.haproxyCfg} and ${p.tlsDir}`,
+  )
+}
+
+/**
+ * The last steps of every `lab up`: the application credential (reused while it authenticates), clouds.yaml
+ * and secure.yaml for the chosen frontend, and the state. Returns what changed.
+ */
+async function finishUp(
+  p: LabPaths,
+  spec: LabSpec,
+  prev: LabState | undefined,
+  ldapDomain: { name: string; id: string },
+  adminPassword: string,
+  log: (m: string) => void,
+): Promise<string[]> {
+  const changed: string[] = []
+  const tls = spec.tls ?? 'off'
+  const ac = await ensureLabAppCred({ authUrl: KEYSTONE_URL, adminPassword, file: p.appCredFile, log })
+  if (ac.action === 'created') changed.push(`application credential ${ac.cred.id}`)
+  for (const f of writeLabClouds(p, { adminPassword, appCred: ac.cred, tls })) changed.push(f)
+  const next = {
+    spec: { ...spec, tls },
+    ldapDomain,
+    appCred: { id: ac.cred.id, name: LAB_APPCRED_NAME },
+  }
+  const same =
+    prev !== undefined &&
+    JSON.stringify({ spec: prev.spec, ldapDomain: prev.ldapDomain, appCred: prev.appCred }) ===
+      JSON.stringify(next)
+  if (!same) {
+    const now = new Date().toISOString()
+    writeState(p, { version: 1, ...next, createdAt: prev?.createdAt ?? now, updatedAt: now })
+  }
+  if (prev?.spec.tls !== undefined && prev.spec.tls !== tls) {
+    log(`clouds.yaml: ${LAB_CLOUD} now uses ${labAuthUrl(tls)}`)
+  }
+  return changed
+}
+
+export interface LabUpResult extends LabStatus {
+  /** true when no component was (re)started */
+  alreadyUp: boolean
+  timingsMs: Record<string, number>
+  /** What this run changed besides starting components: certificates, files, the application credential. */
+  changed: string[]
 }
 
 /**
@@ -280,9 +415,7 @@ function cloudsYaml(adminPassword: string): string {
  * front, an LDAP-backed Keystone domain, and a clouds.yaml. A healthy lab with the same spec is left
  * alone; a different spec restarts the components and rebuilds only the data that changed.
  */
-export async function labUp(
-  opts: LabUpOptions,
-): Promise<LabStatus & { alreadyUp: boolean; timingsMs: Record<string, number> }> {
+export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const { dir, spec, log } = opts
   const p = labPaths(dir)
   const timings: Record<string, number> = {}
@@ -309,11 +442,47 @@ export async function labUp(
   for (const d of [dir, p.run, p.secrets, p.slapdDir, p.keystoneDir, `${dir}/haproxy`])
     mkdirSync(d, { recursive: true, mode: 0o700 })
   const prev = readState(p)
-  if (prev && sameSpec(prev.spec, spec) && configsCurrent(p, spec)) {
+  const changed: string[] = []
+
+  // the lab CA, haproxy's certificate and idtool's client certificate (reused while valid)
+  let t = Date.now()
+  const tls = await ensureLabTls(p)
+  for (const role of tls.made) {
+    log(`tls: made the ${role === 'ca' ? 'lab CA' : `${role} certificate`} (${tls.reasons[role]})`)
+    changed.push(`tls ${role}`)
+  }
+  lap('tls', t)
+  const certsChanged = tls.made.includes('ca') || tls.made.includes('server')
+
+  if (prev?.ldapDomain && sameSpec(prev.spec, spec) && keystoneConfCurrent(p, spec)) {
     const st = await labStatus(dir)
-    if (st.healthy && st.ldapDomain) {
-      log('lab already up and healthy: nothing to do')
-      return { ...st, alreadyUp: true, timingsMs: { total: Date.now() - t0 } }
+    const coreHealthy =
+      st.keystone.workers.length > 0 &&
+      st.keystone.workers.every((w) => w.healthy) &&
+      st.ldap.healthy &&
+      (spec.db !== 'mariadb' || st.mariadb?.pid != null)
+    if (coreHealthy) {
+      // Keystone and slapd stay as they are; haproxy restarts only for a new config or certificate
+      let restarted = false
+      if (certsChanged || !haproxyCfgCurrent(p, spec) || !st.haproxy.healthy || !st.tls.healthy) {
+        t = Date.now()
+        await restartHaproxy(p, spec, log)
+        lap('haproxy', t)
+        restarted = true
+      }
+      t = Date.now()
+      const adminPassword = secret(p.adminPasswordFile)
+      changed.push(...(await finishUp(p, spec, prev, prev.ldapDomain, adminPassword, log)))
+      lap('finish', t)
+      timings.total = Date.now() - t0
+      const after = await labStatus(dir)
+      if (!after.healthy) {
+        throw new IdtoolError('the lab is not healthy after restarting haproxy', {
+          hint: 'run `idtool lab status` to see which part.',
+        })
+      }
+      log(restarted ? 'lab up: haproxy restarted' : 'lab already up and healthy: nothing to restart')
+      return { ...after, alreadyUp: !restarted, timingsMs: timings, changed }
     }
   }
   if (prev) {
@@ -329,7 +498,7 @@ export async function labUp(
   }
 
   // slapd
-  let t = Date.now()
+  t = Date.now()
   if (!directoryBuilt(p) || prev?.spec.ldapUsers !== spec.ldapUsers) {
     log(`slapd: building the directory with ${spec.ldapUsers} users`)
     await buildDirectory(p, spec.ldapUsers, passwords)
@@ -387,10 +556,7 @@ export async function labUp(
   lap('workers', t)
 
   t = Date.now()
-  writeFileSync(p.haproxyCfg, haproxyCfg(p, spec.workers))
-  log(`haproxy: starting on ${HAPROXY_URL}`)
-  await startHaproxy(p)
-  await waitFor('keystone through haproxy', () => httpOk(`${HAPROXY_URL}/v3`), 20_000, `see ${p.haproxyCfg}`)
+  await restartHaproxy(p, spec, log)
   lap('haproxy', t)
 
   // the LDAP-backed domain: create it, write its config, restart the workers (config is read at start)
@@ -436,9 +602,9 @@ export async function labUp(
   )
   lap('warm', t)
 
-  writeFileSecret(p.cloudsYaml, cloudsYaml(passwords.admin))
-  const now = new Date().toISOString()
-  writeState(p, { version: 1, spec, ldapDomain, createdAt: prev?.createdAt ?? now, updatedAt: now })
+  t = Date.now()
+  changed.push(...(await finishUp(p, spec, prev, ldapDomain, passwords.admin, log)))
+  lap('finish', t)
   timings.total = Date.now() - t0
   const st = await labStatus(dir)
   if (!st.healthy) {
@@ -446,11 +612,21 @@ export async function labUp(
       hint: 'run `idtool lab status` to see which part.',
     })
   }
-  return { ...st, alreadyUp: false, timingsMs: timings }
+  return { ...st, alreadyUp: false, timingsMs: timings, changed }
 }
 
 /** The shell lines that point OpenStack tools (and idtool) at the lab. */
 export function labEnv(dir: string): string {
+  return Object.entries(labEnvVars(dir))
+    .map(([k, v]) => `export ${k}=${v}\n`)
+    .join('')
+}
+
+/**
+ * The variables that point OpenStack tools (and idtool) at the lab. openstacksdk reads secure.yaml only
+ * from its search path or OS_CLIENT_SECURE_FILE (not from beside OS_CLIENT_CONFIG_FILE), so both are set.
+ */
+export function labEnvVars(dir: string): Record<string, string> {
   const p = labPaths(dir)
-  return `export OS_CLIENT_CONFIG_FILE=${p.cloudsYaml}\nexport OS_CLOUD=${LAB_CLOUD}\n`
+  return { OS_CLIENT_CONFIG_FILE: p.cloudsYaml, OS_CLIENT_SECURE_FILE: p.secureYaml, OS_CLOUD: LAB_CLOUD }
 }

@@ -20,6 +20,10 @@ export const BASE_REQUIREMENTS: Requirement[] = [
   { program: '/usr/bin/ldapsearch', pkg: 'ldap-utils' },
   { program: '/usr/bin/ab', pkg: 'apache2-utils' },
   { program: '/usr/bin/wrk', pkg: 'wrk' },
+  // the lab CA and certificates of haproxy's TLS frontends
+  { program: '/usr/bin/openssl', pkg: 'openssl' },
+  // the reference client: the lab's clouds.yaml is checked with it
+  { program: '/usr/bin/openstack', pkg: 'python3-openstackclient' },
 ]
 
 export const MARIADB_REQUIREMENTS: Requirement[] = [

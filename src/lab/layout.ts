@@ -7,12 +7,26 @@ export const LAB_PORTS = {
   workerBase: 5001,
   calibration: 8080,
   stats: 8404,
+  /** haproxy TLS → the Keystone workers */
+  keystoneTls: 5443,
+  /** haproxy TLS requiring a client certificate signed by the lab CA → the Keystone workers */
+  keystoneMtls: 5444,
+  /** haproxy TLS answering 200 by itself */
+  calibrationTls: 8443,
   ldap: 3890,
   mariadb: 3306,
 } as const
 
 export const LAB_HOST = '127.0.0.1'
 export const LAB_CLOUD = 'idtool-lab'
+/** The same lab admin through application credential `idtool-lab` (same auth URL and TLS as LAB_CLOUD). */
+export const LAB_APPCRED_CLOUD = 'idtool-lab-appcred'
+/** Password auth through the TLS frontend (5443), whatever `lab up --tls` chose for LAB_CLOUD. */
+export const LAB_HTTPS_CLOUD = 'idtool-lab-https'
+/** Password auth through the frontend that requires a client certificate (5444). */
+export const LAB_MTLS_CLOUD = 'idtool-lab-mtls'
+/** The application credential `lab up` makes for the lab admin (project admin). */
+export const LAB_APPCRED_NAME = 'idtool-lab'
 export const LAB_LDAP_DOMAIN = 'ldapdom'
 export const LAB_BASE_DN = 'dc=example,dc=org'
 export const LAB_USERS_DN = `ou=Users,${LAB_BASE_DN}`
@@ -27,7 +41,14 @@ export interface LabSpec {
   cache: boolean
   db: 'sqlite' | 'mariadb'
   ldapUsers: number
+  /**
+   * Which haproxy frontend the `idtool-lab` cloud uses: plain HTTP (5000, the default), TLS (5443) or TLS
+   * with a client certificate (5444). haproxy always serves all three; switching rewrites clouds.yaml only.
+   */
+  tls?: LabTlsMode
 }
+
+export type LabTlsMode = 'off' | 'tls' | 'client-certs'
 
 /** The default lab directory: $IDTOOL_LAB_DIR, else $XDG_STATE_HOME/idtool/lab, else ~/.local/state/idtool/lab. */
 export function defaultLabDir(env: Record<string, string | undefined> = process.env): string {
@@ -42,6 +63,8 @@ export function labPaths(dir: string) {
     dir,
     state: join(dir, 'state.json'),
     cloudsYaml: join(dir, 'clouds.yaml'),
+    /** the secrets of clouds.yaml (0600); the openstack client reads it through OS_CLIENT_SECURE_FILE */
+    secureYaml: join(dir, 'secure.yaml'),
     run: join(dir, 'run'),
     secrets: join(dir, 'secrets'),
     adminPasswordFile: join(dir, 'secrets', 'keystone-admin-password'),
@@ -49,6 +72,16 @@ export function labPaths(dir: string) {
     ldapReaderPasswordFile: join(dir, 'secrets', 'ldap-reader-password'),
     ldapRootPasswordFile: join(dir, 'secrets', 'ldap-root-password'),
     dbPasswordFile: join(dir, 'secrets', 'mariadb-keystone-password'),
+    /** the application credential `idtool-lab` as JSON {id, secret, userId, projectId} (0600) */
+    appCredFile: join(dir, 'secrets', 'keystone-admin-appcred.json'),
+    tlsDir: join(dir, 'tls'),
+    /** the lab CA certificate: what `cacert` / OS_CACERT should name */
+    caCert: join(dir, 'tls', 'ca.pem'),
+    caKey: join(dir, 'tls', 'ca.key'),
+    /** haproxy's certificate and key in one PEM (0600) */
+    serverPem: join(dir, 'tls', 'server.pem'),
+    clientCert: join(dir, 'tls', 'client.crt'),
+    clientKey: join(dir, 'tls', 'client.key'),
     keystoneDir: join(dir, 'keystone'),
     keystoneConf: join(dir, 'keystone', 'keystone.conf'),
     keystoneDb: join(dir, 'keystone', 'keystone.db'),

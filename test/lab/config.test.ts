@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { haproxyCfg } from '../../src/lab/haproxy.js'
-import { missingPackages } from '../../src/lab/install.js'
+import { BASE_REQUIREMENTS, missingPackages } from '../../src/lab/install.js'
 import { keystoneConf, ldapDomainConf } from '../../src/lab/keystone.js'
 import { defaultLabDir, labPaths } from '../../src/lab/layout.js'
 import { labLdif, labUser, slapdConf, sshaHash } from '../../src/lab/slapd.js'
@@ -15,7 +15,35 @@ describe('lab configuration', () => {
     for (const i of [1, 2, 3]) expect(cfg).toContain(`server ks${i} 127.0.0.1:${5000 + i} check`)
     expect(cfg).not.toContain('server ks4')
     const binds = [...cfg.matchAll(/bind (\S+)/g)].map((m) => m[1])
-    expect(binds).toEqual(['127.0.0.1:5000', '127.0.0.1:8080', '127.0.0.1:8404'])
+    expect(binds).toEqual([
+      '127.0.0.1:5000',
+      '127.0.0.1:5443',
+      '127.0.0.1:5444',
+      '127.0.0.1:8080',
+      '127.0.0.1:8443',
+      '127.0.0.1:8404',
+    ])
+  })
+
+  it('haproxy: TLS frontends with the lab certificate; 5444 requires a client certificate of the lab CA', () => {
+    const cfg = haproxyCfg(p, 2)
+    const frontend = (port: number) => {
+      const start = cfg.indexOf(`bind 127.0.0.1:${port}`)
+      const block = cfg.slice(cfg.lastIndexOf('\nfrontend ', start), cfg.indexOf('\n\n', start))
+      return block
+    }
+    // 5443 and 5444 reach the same workers (same X-Backend header) as the plain frontend
+    for (const port of [5000, 5443, 5444])
+      expect(frontend(port)).toContain('default_backend keystone_workers')
+    for (const port of [5443, 5444, 8443]) expect(frontend(port)).toContain('ssl crt /lab/tls/server.pem')
+    expect(frontend(5000)).not.toContain('ssl')
+    expect(frontend(8080)).not.toContain('ssl')
+    expect(frontend(5444)).toMatch(/ca-file \/lab\/tls\/ca\.pem verify required/)
+    expect(frontend(5443)).not.toContain('verify required')
+    expect(frontend(8443)).toContain('http-request return status 200')
+    expect(frontend(8443)).not.toContain('default_backend')
+    expect(frontend(5443)).toContain('X-Forwarded-Proto https')
+    expect(cfg.match(/server ks\d/g)).toHaveLength(2)
   })
 
   it('keystone: fernet, sqlite or mariadb socket, cache toggle, domain-specific drivers', () => {
@@ -84,5 +112,14 @@ describe('lab configuration', () => {
   it('puts the lab under XDG state unless IDTOOL_LAB_DIR is set', () => {
     expect(defaultLabDir({ IDTOOL_LAB_DIR: '/x' })).toBe('/x')
     expect(defaultLabDir({ XDG_STATE_HOME: '/s' })).toBe('/s/idtool/lab')
+  })
+
+  it('the lab needs openssl and the reference openstack client', () => {
+    const pkgs = BASE_REQUIREMENTS.map((r) => r.pkg)
+    expect(pkgs).toContain('openssl')
+    expect(pkgs).toContain('python3-openstackclient')
+    expect(missingPackages(BASE_REQUIREMENTS, (f) => f !== '/usr/bin/openstack')).toEqual([
+      'python3-openstackclient',
+    ])
   })
 })

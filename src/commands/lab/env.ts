@@ -1,6 +1,5 @@
 import { BaseCommand } from '../../base-command.js'
-import { labEnv } from '../../lab/index.js'
-import { labPaths } from '../../lab/layout.js'
+import { labEnv, labEnvVars } from '../../lab/index.js'
 import { labDirFlag } from '../../lab-flags.js'
 
 export default class LabEnv extends BaseCommand {
@@ -11,6 +10,6 @@ export default class LabEnv extends BaseCommand {
   async run() {
     const { flags } = await this.parse(LabEnv)
     if (!this.jsonEnabled()) process.stdout.write(labEnv(flags.dir))
-    return { OS_CLIENT_CONFIG_FILE: labPaths(flags.dir).cloudsYaml, OS_CLOUD: 'idtool-lab' }
+    return labEnvVars(flags.dir)
   }
 }

@@ -7,9 +7,13 @@ import { renderLabStatus } from '../../report/lab.js'
 export default class LabUp extends BaseCommand {
   static override summary = 'Bring up a real Keystone + haproxy + slapd stack on 127.0.0.1.'
   static override description =
-    `Starts, on loopback only: Keystone (Debian python3-keystone, Fernet tokens) as N uwsgi workers (ports 5001..), haproxy round-robin in front on :5000 adding an X-Backend header, a static 200 calibration frontend on :8080 and stats on :8404, slapd on :3890 with N inetOrgPerson users and groups, and a Keystone domain "ldapdom" backed by that directory ([ldap] page_size = 5, use_pool = true). Writes a clouds.yaml with the cloud "idtool-lab" (0600) and keeps every password in 0600 files in the lab directory.
+    `Starts, on loopback only: Keystone (Debian python3-keystone, Fernet tokens) as N uwsgi workers (ports 5001..), haproxy round-robin in front on :5000 adding an X-Backend header, a static 200 calibration frontend on :8080 and stats on :8404, slapd on :3890 with N inetOrgPerson users and groups, and a Keystone domain "ldapdom" backed by that directory ([ldap] page_size = 5, use_pool = true).
 
-Idempotent: a healthy lab with the same settings is left alone; other settings restart it and rebuild only what changed. With --install, missing Debian packages are installed with apt (as root), with daemon starts denied so no package starts a service on a public interface.`
+TLS, always on: a lab CA made with openssl (tls/ca.pem; key 0600), haproxy terminating TLS on :5443 (→ the workers), on :5444 requiring a client certificate signed by the lab CA (→ the workers), and a TLS calibration frontend on :8443; a client certificate for idtool (tls/client.crt, client.key). Certificates are reused while valid.
+
+Writes clouds.yaml with the clouds "idtool-lab" (plain :5000 by default, :5443 with --tls, :5444 with --tls-client-certs), "idtool-lab-https", "idtool-lab-mtls" and "idtool-lab-appcred" (an application credential of the lab admin that lab up makes and reuses), and their secrets in secure.yaml beside it (0600; the openstack client reads it through OS_CLIENT_SECURE_FILE, see \`idtool lab env\`). Every password stays in 0600 files in the lab directory.
+
+Idempotent: a healthy lab with the same settings is left alone (switching --tls only rewrites clouds.yaml); other settings restart it and rebuild only what changed. With --install, missing Debian packages are installed with apt (as root), with daemon starts denied so no package starts a service on a public interface.`
 
   static override examples = [
     {
@@ -19,6 +23,14 @@ Idempotent: a healthy lab with the same settings is left alone; other settings r
     {
       description: 'Three workers, Keystone caching off',
       command: '<%= config.bin %> <%= command.id %> --workers 3 --no-cache',
+    },
+    {
+      description: 'Point the idtool-lab cloud at the TLS frontend (lab CA in clouds.yaml)',
+      command: '<%= config.bin %> <%= command.id %> --tls',
+    },
+    {
+      description: 'TLS with a client certificate, as behind a load balancer that requires one',
+      command: '<%= config.bin %> <%= command.id %> --tls-client-certs',
     },
     {
       description: 'MariaDB instead of SQLite, 10,000 LDAP users',
@@ -46,6 +58,14 @@ Idempotent: a healthy lab with the same settings is left alone; other settings r
       min: 1,
       max: 200_000,
     }),
+    tls: Flags.boolean({
+      description:
+        'the idtool-lab cloud uses https://127.0.0.1:5443 with the lab CA (haproxy serves TLS either way)',
+    }),
+    'tls-client-certs': Flags.boolean({
+      description:
+        'the idtool-lab cloud uses https://127.0.0.1:5444, which requires a client certificate (implies --tls)',
+    }),
     dir: labDirFlag,
   }
 
@@ -59,6 +79,7 @@ Idempotent: a healthy lab with the same settings is left alone; other settings r
         cache: flags.cache,
         db: flags.db as 'sqlite' | 'mariadb',
         ldapUsers: flags['ldap-users'],
+        tls: flags['tls-client-certs'] ? 'client-certs' : flags.tls ? 'tls' : 'off',
       },
       log: (m) => this.info(m),
     })
@@ -68,7 +89,10 @@ Idempotent: a healthy lab with the same settings is left alone; other settings r
       this.log(
         `${status.alreadyUp ? 'Lab was already up' : `Lab up in ${(status.timingsMs.total! / 1000).toFixed(1)} s`}. Use it with:`,
       )
-      this.log(`  export OS_CLIENT_CONFIG_FILE=${status.cloudsYaml} OS_CLOUD=${status.cloud}`)
+      this.log(
+        `  export OS_CLIENT_CONFIG_FILE=${status.cloudsYaml} OS_CLIENT_SECURE_FILE=${status.secureYaml} OS_CLOUD=${status.cloud}`,
+      )
+      this.log(`  (${status.cloud} → ${status.tls.cloudAuthUrl}; clouds: ${status.clouds.join(', ')})`)
       this.log('  (or: eval "$(idtool lab env)")')
     }
     return status
