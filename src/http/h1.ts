@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net'
+import { connect, isIP, type Socket } from 'node:net'
+import { createSecureContext, type SecureContext, connect as tlsConnect } from 'node:tls'
 
 /**
  * A lean HTTP/1.1 client core: one keep-alive socket carrying one request at a time, the request written
@@ -7,7 +8,9 @@ import { connect, type Socket } from 'node:net'
  * a small body) and is shared by the bulk token calls (`H1Pool`, promise API) and the validation load
  * engine (`src/load/h1-lane.ts`, callbacks, no allocation per request beyond the response bytes).
  * Transport errors carry errno-style codes (ECONNREFUSED, ECONNRESET, UND_ERR_HEADERS_TIMEOUT, ...), so they
- * are classified and retried like undici's.
+ * are classified and retried like undici's. For https origins the same connection runs over `tls.connect`
+ * (see `H1Tls`); TLS errors keep Node's codes (DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID,
+ * ERR_SSL_...), which the error classification counts as 'tls'.
  */
 
 /** A transport error with an errno-style code, so retries and reports classify it like any socket error. */
@@ -236,6 +239,77 @@ export function hostHeader(host: string, port: number): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
+/**
+ * TLS settings of an https connection: what `tlsConnectOptions()` (src/http/tls.ts) gives, plus an
+ * optional SNI name (default: the host, unless it is an IP address).
+ */
+export interface H1TlsOptions {
+  /** CA certificates (PEM) to trust instead of the system's */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** client certificate and key (PEM) */
+  cert?: string | Buffer
+  key?: string | Buffer
+  /** false: do not verify the server certificate (default true) */
+  rejectUnauthorized?: boolean
+  servername?: string
+}
+
+/**
+ * The TLS side of the connections to one origin: one secure context (the CA and client certificate
+ * parsed once, not per connection) and the latest session the server gave, so that a new connection
+ * resumes it (an abbreviated handshake: what a client with a session cache does after a close) instead of
+ * a full handshake. Shared by every connection of a lane set; `session` is updated as tickets arrive.
+ */
+export interface H1Tls {
+  readonly context: SecureContext
+  readonly rejectUnauthorized: boolean
+  /** SNI name, undefined for an IP address host */
+  readonly servername: string | undefined
+  /** resume sessions (default true) */
+  readonly resume: boolean
+  session: Buffer | undefined
+  /** full handshakes and resumed ones, counted as connections become secure */
+  handshakes: number
+  resumed: number
+}
+
+/** The TLS side of connections to `host` with these settings (see H1Tls). */
+export function h1Tls(host: string, o: H1TlsOptions = {}, resume = true): H1Tls {
+  return {
+    context: createSecureContext({ ca: o.ca, cert: o.cert, key: o.key }),
+    rejectUnauthorized: o.rejectUnauthorized !== false,
+    servername: o.servername ?? (isIP(host) === 0 ? host : undefined),
+    resume,
+    session: undefined,
+    handshakes: 0,
+    resumed: 0,
+  }
+}
+
+/** A TLS connection (`tls.connect`, ALPN http/1.1, Nagle off) that resumes and remembers sessions in `t`. */
+function connectTls(host: string, port: number, t: H1Tls): Socket {
+  const s = tlsConnect({
+    host,
+    port,
+    servername: t.servername,
+    secureContext: t.context,
+    rejectUnauthorized: t.rejectUnauthorized,
+    ALPNProtocols: ['http/1.1'],
+    session: t.resume ? t.session : undefined,
+  })
+  s.setNoDelay(true)
+  s.once('secureConnect', () => {
+    if (s.isSessionReused()) t.resumed++
+    else t.handshakes++
+  })
+  if (t.resume) {
+    s.on('session', (session: Buffer) => {
+      t.session = session
+    })
+  }
+  return s
+}
+
 /** One request on a connection and where its answer goes. */
 export interface H1Exchange {
   /** 'HEAD' answers have no body */
@@ -270,6 +344,8 @@ export class H1Connection {
   deadline = Number.POSITIVE_INFINITY
   idleSince = 0
   dead = false
+  /** false while a TLS handshake is under way (a request waits for it) */
+  private secure = true
 
   constructor(
     host: string,
@@ -283,8 +359,20 @@ export class H1Connection {
      * during `onAnswer`.
      */
     readBuffer?: Buffer,
+    /** an https origin: connect with TLS (the read buffer is not used: TLS sockets read into their own) */
+    tls?: H1Tls,
   ) {
-    if (readBuffer) {
+    if (tls) {
+      // the first request is written once the handshake is done: written earlier, a failed handshake
+      // surfaces as a write error (EPROTO) instead of the TLS code that names the problem
+      this.secure = false
+      this.socket = connectTls(host, port, tls)
+      this.socket.once('secureConnect', () => {
+        this.secure = true
+        if (this.current && !this.dead) this.socket.write(this.current.payload)
+      })
+      this.socket.on('data', (d: Buffer) => this.onData(d))
+    } else if (readBuffer) {
       this.socket = connect({
         host,
         port,
@@ -305,7 +393,7 @@ export class H1Connection {
     this.head = undefined
     this.deadline = timeoutMs > 0 ? performance.now() + timeoutMs : Number.POSITIVE_INFINITY
     if (this.unrefIdle) this.socket.ref()
-    this.socket.write(x.payload)
+    if (this.secure) this.socket.write(x.payload)
   }
 
   /** Bytes arrived: `d` (a fresh chunk), or its first `n` bytes when it is the shared read buffer. */

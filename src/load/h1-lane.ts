@@ -3,6 +3,8 @@ import {
   H1Connection,
   type H1Exchange,
   type H1Owner,
+  type H1Tls,
+  h1Tls,
   hostHeader,
   type ResponseHead,
   requestBytes,
@@ -15,16 +17,19 @@ import type { Lane, LaneHandler } from './lanes.js'
 const READ_BUFFER = Buffer.alloc(64 * 1024)
 
 /**
- * One lane of the load engine over the lean HTTP/1.1 core (src/http/h1.ts) for plain-HTTP targets: one
+ * One lane of the load engine over the lean HTTP/1.1 core (src/http/h1.ts), http or https: one
  * socket, one request at a time, the request bytes built once per distinct dispatch options object (the
  * engine reuses one per token), the response read for its status (the engine looks up the backend header
  * in the raw head). A closed connection (server keep-alive timeout, `reset` = `Connection: close`, an
  * error) is replaced by a new one on the next request. Per-request deadline, checked by one sweep timer
  * per lane.
  *
+ * https: the same socket reuse over `tls.connect`; the lanes of a run share one `H1Tls` (one secure context,
+ * the latest TLS session), so a replaced connection resumes the session instead of a full handshake.
+ *
  * Why not undici here: on one core against a fast target undici's client costs more per request than the
- * rest of the engine together (see bench/validate-vs-wrk.mjs and issue 4's closing note). HTTPS targets and
- * injected dispatchers still go through undici.
+ * rest of the engine together (see bench/validate-vs-wrk.mjs, bench/validate-https.mjs and the closing
+ * notes of issues 4 and 11). Injected dispatchers and `--http-client undici` still go through undici.
  */
 export class H1Lane implements Lane, H1Owner, H1Exchange {
   private conn: H1Connection | undefined
@@ -35,6 +40,7 @@ export class H1Lane implements Lane, H1Owner, H1Exchange {
   private readonly hostHeader: string
   private readonly sweeper: NodeJS.Timeout
   private closed = false
+  private readonly tls: H1Tls | undefined
   method = 'GET'
   payload: Buffer = Buffer.alloc(0)
   closeAfter = false
@@ -42,12 +48,16 @@ export class H1Lane implements Lane, H1Owner, H1Exchange {
   constructor(
     origin: string,
     private readonly timeoutMs: number,
+    /** https: the TLS side shared by the lanes of a run (default: one of its own, verifying with the system CAs) */
+    tls?: H1Tls,
   ) {
     const u = new URL(origin)
-    if (u.protocol !== 'http:')
-      throw new RangeError(`the lean HTTP/1.1 lane speaks plain http only (got ${origin})`)
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      throw new RangeError(`the lean HTTP/1.1 lane speaks http and https only (got ${origin})`)
     this.host = u.hostname.replace(/^\[|\]$/g, '')
-    this.port = Number(u.port || 80)
+    const secure = u.protocol === 'https:'
+    this.port = Number(u.port || (secure ? 443 : 80))
+    this.tls = secure ? (tls ?? h1Tls(this.host)) : undefined
     this.hostHeader = hostHeader(this.host, this.port)
     this.sweeper = setInterval(
       () => this.conn?.expire(performance.now(), this.timeoutMs),
@@ -87,7 +97,7 @@ export class H1Lane implements Lane, H1Owner, H1Exchange {
     this.payload = this.bytesOf(opts)
     this.closeAfter = opts.reset === true
     this.handler = handler
-    if (!this.conn) this.conn = new H1Connection(this.host, this.port, this, false, READ_BUFFER)
+    if (!this.conn) this.conn = new H1Connection(this.host, this.port, this, false, READ_BUFFER, this.tls)
     this.conn.send(this, this.timeoutMs)
     // sent: the request bytes are in the kernel's socket buffer (a new connection: queued behind the
     // connect, so the connect is part of the latency, as with undici)

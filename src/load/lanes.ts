@@ -1,4 +1,5 @@
 import { Client, type Dispatcher } from 'undici'
+import { type H1TlsOptions, h1Tls } from '../http/h1.js'
 import { H1Lane } from './h1-lane.js'
 
 /**
@@ -14,14 +15,14 @@ export interface LaneHandler extends Dispatcher.DispatchHandler {
   onError(err: Error): void
 }
 
-/** What a lane sends through: an undici dispatcher, or the lean HTTP/1.1 lane (plain http). */
+/** What a lane sends through: an undici dispatcher, or the lean HTTP/1.1 lane (http or https). */
 export interface Lane {
   dispatch(opts: Dispatcher.DispatchOptions, handler: LaneHandler): boolean
   close(): Promise<void>
   destroy(): Promise<void>
 }
 
-/** Which client the engine's own connections use: 'h1' (lean, plain http only) or undici. */
+/** Which client the engine's own connections use: 'h1' (lean HTTP/1.1, http and https) or undici. */
 export type LaneClient = 'h1' | 'undici'
 
 /**
@@ -102,29 +103,47 @@ export class Lanes {
   }
 }
 
+/** TLS connect options of an https target (what `tlsConnectOptions()` in src/http/tls.ts gives). */
+export type LaneTlsOptions = H1TlsOptions
+
 export interface LaneOptions {
   /** number of sockets */
   connections: number
   /** per-request timeout for connecting, headers and body, ms */
   timeoutMs: number
-  /** extra CA certificates (PEM) for https targets */
-  ca?: string
-  /** 'h1' (default for http://): the lean HTTP/1.1 lane; 'undici' (always for https://): undici Clients */
+  /** https targets: CA, client certificate, verification, SNI name (both clients) */
+  tls?: LaneTlsOptions
+  /**
+   * https, lean lanes: resume TLS sessions on new connections (default true, as undici does); false: a
+   * full handshake for every connection (for measurement)
+   */
+  tlsResume?: boolean
+  /** 'h1' (the default, http and https): the lean HTTP/1.1 lane; 'undici': undici Clients */
   client?: LaneClient
 }
 
-/** The client a target gets: the lean lane for plain http unless undici is asked for; undici for https. */
+/**
+ * The client a target gets: the lean lane unless undici is asked for, for http and https alike (measured
+ * on one core against a TLS load balancer: bench/validate-https.mjs, results in bench/results/).
+ */
 export function laneClientFor(origin: string, wanted?: LaneClient): LaneClient {
-  return new URL(origin).protocol === 'http:' && wanted !== 'undici' ? 'h1' : 'undici'
+  const p = new URL(origin).protocol
+  return (p === 'http:' || p === 'https:') && wanted !== 'undici' ? 'h1' : 'undici'
 }
 
 /** `connections` lanes to `origin`, one socket each, no pipelining (lean lanes or undici Clients). */
 export function createLanes(origin: string, opts: LaneOptions): Lanes {
   const clients: Lane[] = []
   const lean = laneClientFor(origin, opts.client) === 'h1'
+  const u = new URL(origin)
+  // one TLS side for every lean lane: the CA and certificate parsed once, one session to resume
+  const tls =
+    lean && u.protocol === 'https:'
+      ? h1Tls(u.hostname.replace(/^\[|\]$/g, ''), opts.tls, opts.tlsResume !== false)
+      : undefined
   for (let i = 0; i < opts.connections; i++) {
     if (lean) {
-      clients.push(new H1Lane(origin, opts.timeoutMs))
+      clients.push(new H1Lane(origin, opts.timeoutMs, tls))
       continue
     }
     clients.push(
@@ -133,7 +152,7 @@ export function createLanes(origin: string, opts: LaneOptions): Lanes {
         connectTimeout: opts.timeoutMs,
         headersTimeout: opts.timeoutMs,
         bodyTimeout: opts.timeoutMs,
-        connect: opts.ca ? { ca: opts.ca } : undefined,
+        connect: opts.tls && u.protocol === 'https:' ? { ...opts.tls } : undefined,
       }),
     )
   }

@@ -2,7 +2,14 @@ import type { Dispatcher } from 'undici'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchValidateResult } from '../results/types.js'
 import type { PhaseProgress, PhaseSummary } from './events.js'
-import { createLanes, type LaneClient, type Lanes, laneClientFor, lanesFrom } from './lanes.js'
+import {
+  createLanes,
+  type LaneClient,
+  type Lanes,
+  type LaneTlsOptions,
+  laneClientFor,
+  lanesFrom,
+} from './lanes.js'
 import type { Pacing } from './pacer.js'
 import { OutcomeRecorder, percentiles } from './recorder.js'
 import { type RequestSpec, runPhase } from './runner.js'
@@ -43,8 +50,8 @@ export interface ValidateBenchSettings {
   /** open model: cap on requests in flight or waiting for a connection (default 10,000) */
   maxInFlight?: number
   /**
-   * the client of the engine's own connections: 'h1' (default for http://, the lean HTTP/1.1 lane) or
-   * 'undici' (always for https://)
+   * the client of the engine's own connections: 'h1' (the default, http and https: the lean HTTP/1.1
+   * lane) or 'undici'
    */
   client?: LaneClient
 }
@@ -74,8 +81,18 @@ export interface ValidateProgress extends PhaseProgress {
 export interface ValidateBenchDeps {
   /** send through this dispatcher instead of opening `connections` sockets (the caller owns it) */
   dispatcher?: Dispatcher
-  /** extra CA certificates (PEM) for an https target */
+  /**
+   * https targets: the TLS connect options of both clients (CA, client certificate and key,
+   * rejectUnauthorized, SNI name), e.g. `tlsConnectOptions(settings.tls)`
+   */
+  tls?: LaneTlsOptions
+  /** @deprecated use `tls: { ca }`; still honoured when `tls` has no `ca` */
   ca?: string
+  /**
+   * https, lean client: resume TLS sessions on new connections (default true; false: a full handshake
+   * per connection, for measurement)
+   */
+  tlsResume?: boolean
   /** Ctrl-C: stop, and return the partial result marked `interrupted` */
   signal?: AbortSignal
   onProgress?: (p: ValidateProgress) => void
@@ -171,7 +188,8 @@ export async function runValidateBench(
     : createLanes(origin, {
         connections: options.connections,
         timeoutMs: options.timeoutMs,
-        ca: deps.ca,
+        tls: deps.tls || deps.ca ? { ...(deps.ca ? { ca: deps.ca } : {}), ...deps.tls } : undefined,
+        tlsResume: deps.tlsResume,
         client: options.client,
       })
 

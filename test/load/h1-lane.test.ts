@@ -450,26 +450,31 @@ describe('H1Lane (the lean HTTP/1.1 lane of the load engine)', { timeout: 5000 }
     }
   })
 
-  it('refuses a non-http origin', () => {
-    expect(() => new H1Lane('https://127.0.0.1:1', 1000)).toThrow(RangeError)
+  it('refuses an origin that is neither http nor https', () => {
+    expect(() => new H1Lane('ftp://127.0.0.1:1', 1000)).toThrow(RangeError)
+    expect(() => new H1Lane('unix://127.0.0.1:1', 1000)).toThrow(RangeError)
   })
 })
 
 describe('createLanes / laneClientFor', () => {
-  it('uses H1Lane for http:// unless undici is asked for, and undici for https://', async () => {
+  it('uses H1Lane for http:// and https:// unless undici is asked for', async () => {
     expect(laneClientFor('http://127.0.0.1:9')).toBe('h1')
     expect(laneClientFor('http://127.0.0.1:9', 'h1')).toBe('h1')
     expect(laneClientFor('http://127.0.0.1:9', 'undici')).toBe('undici')
-    expect(laneClientFor('https://127.0.0.1:9')).toBe('undici')
-    expect(laneClientFor('https://127.0.0.1:9', 'h1')).toBe('undici')
+    expect(laneClientFor('https://127.0.0.1:9')).toBe('h1')
+    expect(laneClientFor('https://127.0.0.1:9', 'h1')).toBe('h1')
+    expect(laneClientFor('https://127.0.0.1:9', 'undici')).toBe('undici')
 
     const lean = createLanes('http://127.0.0.1:9', { connections: 3, timeoutMs: 1000 })
     const viaUndici = createLanes('http://127.0.0.1:9', { connections: 2, timeoutMs: 1000, client: 'undici' })
-    const tls = createLanes('https://127.0.0.1:9', { connections: 2, timeoutMs: 1000, client: 'h1' })
+    const tlsLean = createLanes('https://127.0.0.1:9', { connections: 2, timeoutMs: 1000 })
+    const tls = createLanes('https://127.0.0.1:9', { connections: 2, timeoutMs: 1000, client: 'undici' })
     try {
+      for (const l of [lean, tlsLean]) {
+        expect(l.dispatchers.every((d) => d instanceof H1Lane)).toBe(true)
+        expect(new Set(l.dispatchers).size).toBe(l.dispatchers.length)
+      }
       expect(lean.dispatchers.length).toBe(3)
-      expect(lean.dispatchers.every((d) => d instanceof H1Lane)).toBe(true)
-      expect(new Set(lean.dispatchers).size).toBe(3)
       for (const l of [viaUndici, tls]) {
         expect(l.dispatchers.length).toBe(2)
         expect(l.dispatchers.some((d) => d instanceof H1Lane)).toBe(false)
@@ -478,6 +483,7 @@ describe('createLanes / laneClientFor', () => {
     } finally {
       await lean.close({ force: true })
       await viaUndici.close({ force: true })
+      await tlsLean.close({ force: true })
       await tls.close({ force: true })
     }
   })
