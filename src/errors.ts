@@ -446,7 +446,7 @@ export function describeTlsProblem(
       return {
         code: 'PLAIN_TO_TLS_PORT',
         message: `${where} speaks TLS, not plain HTTP: http:// to an https port?`,
-        hint: `use ${withScheme(url, 'https:')} (with ${CACERT} if its CA is private).`,
+        hint: `use ${withScheme(url, 'https:')}; if its CA is private, set ${CACERT} too.`,
       }
     case 'closed-in-handshake':
       return {
@@ -463,7 +463,7 @@ export function describeTlsProblem(
         message: `TLS: ${where} closed the connection after the TLS handshake without answering`,
         hint:
           sent === true
-            ? `the server may refuse the client certificate${ctx.cert ? ` ${ctx.cert}` : ''}: use one signed by a CA the server trusts (${CLIENT_CERT}).`
+            ? `the server may refuse the client certificate${ctx.cert ? ` ${ctx.cert}` : ''}: use one signed by a CA the server trusts, in ${CLIENT_CERT}.`
             : `the server may require a client certificate: set ${CLIENT_CERT}.`,
       }
     default:

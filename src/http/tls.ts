@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { homedir } from 'node:os'
 import tls from 'node:tls'
+import { buildConnector } from 'undici'
 import type { Sources, TlsSettings } from '../config/settings.js'
 import {
   ConfigError,
@@ -377,4 +378,29 @@ export async function explainConnectionError(
       return tlsConnectionError(url, { kind: 'plain-to-tls-port', code: base.code }, ctx, err)
   }
   return base
+}
+
+/**
+ * An undici `connect` function for these options that keeps the TLS alert a server sends after the handshake
+ * (TLS 1.3: client certificate required 116, unknown ca 48): undici reports it as "other side closed" because
+ * the end of the stream that follows the alert replaces the error. Closing the socket on its first TLS error
+ * leaves that error as the request's, so `connectionErrorFor` and `networkErrorClass` see it without a
+ * diagnostic handshake. Drop-in for `connect: tlsConnectOptions(...)`:
+ * `new Agent({ connect: tlsConnector(tlsConnectOptions(settings.tls)) })`.
+ */
+export function tlsConnector(
+  connect: TlsConnectOptions & Omit<buildConnector.BuildOptions, keyof TlsConnectOptions>,
+): buildConnector.connector {
+  const base = buildConnector(connect as buildConnector.BuildOptions)
+  return (options, callback) =>
+    base(options, (...args: Parameters<buildConnector.Callback>) => {
+      const socket = args[1]
+      if (socket) {
+        // registered before undici's own listeners: undici records the error, then sees the close
+        socket.on('error', (err: NodeJS.ErrnoException) => {
+          if (typeof err.code === 'string' && /^ERR_SSL_/.test(err.code)) socket.destroy()
+        })
+      }
+      ;(callback as (...a: Parameters<buildConnector.Callback>) => void)(...args)
+    })
 }

@@ -21,6 +21,7 @@ import {
   isTls,
   type TlsConnectOptions,
   tlsConnectOptions,
+  tlsConnector,
 } from '../../src/http/tls.js'
 import { makeTestPki, type TestPki } from '../fixtures/tls/pki.js'
 
@@ -336,6 +337,65 @@ describe('client certificates', () => {
     expect(opts.cert).not.toMatch(/PRIVATE KEY/)
     expect((await viaUndici(url('mtls'), combined)).status).toBe(200)
     expect((await viaTls(port.mtls as number, opts)).answer).toMatch(/^HTTP\/1\.1 200/)
+  })
+})
+
+describe('tlsConnector keeps the alert undici loses', () => {
+  async function send(
+    u: string,
+    settings: TlsSettings,
+    times = 1,
+  ): Promise<{ statuses: number[]; err?: unknown }> {
+    const agent = new Agent({ connect: tlsConnector(tlsConnectOptions(settings)) })
+    const statuses: number[] = []
+    try {
+      for (let i = 0; i < times; i++) {
+        const res = await request(u, { dispatcher: agent })
+        await res.body.text()
+        statuses.push(res.statusCode)
+      }
+      return { statuses }
+    } catch (err) {
+      return { statuses, err }
+    } finally {
+      await agent.destroy()
+    }
+  }
+
+  it('client certificate required (TLS 1.3): the request fails with alert 116 itself', async () => {
+    const settings = verify({ cacert: pki.ca.certFile })
+    const { err } = await send(url('mtls'), settings)
+    expect((err as { code?: string }).code).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED')
+    expect(networkErrorClass(err)).toBe('tls')
+    const e = connectionErrorFor(url('mtls'), err, settings)
+    expectOneLine(e)
+    expect(e.code).toBe('TLS_CLIENT_CERT_REQUIRED')
+  })
+
+  it('client certificate rejected (TLS 1.3, alert 48): the request fails with the alert itself', async () => {
+    const settings = verify({
+      cacert: pki.ca.certFile,
+      cert: pki.foreignClient.certFile,
+      key: pki.foreignClient.keyFile,
+    })
+    const { err } = await send(url('sServer'), settings)
+    expect((err as { code?: string }).code).toBe('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA')
+    expect(connectionErrorFor(url('sServer'), err, settings).message).toMatch(
+      /rejected the client certificate/,
+    )
+  })
+
+  it('changes nothing else: keep-alive requests, verification errors, refused connections', async () => {
+    const good = verify({ cacert: pki.ca.certFile, cert: pki.client.certFile, key: pki.client.keyFile })
+    expect((await send(url('mtls'), good, 3)).statuses).toEqual([200, 200, 200])
+    const wrong = await send(url('wrongName'), verify({ cacert: pki.ca.certFile }))
+    expect((wrong.err as { code?: string }).code).toBe('ERR_TLS_CERT_ALTNAME_INVALID')
+    const closed = net.createServer()
+    await listen('refused', closed)
+    await new Promise((r) => closed.close(r))
+    const refused = await send(url('refused'), verify())
+    expect((refused.err as { code?: string }).code).toBe('ECONNREFUSED')
+    expect(connectionErrorFor(url('refused'), refused.err).message).toMatch(/connection refused$/)
   })
 })
 
