@@ -546,6 +546,19 @@ export function toIdtoolError(err: unknown): IdtoolError {
     const msg = (lines[0] ?? 'invalid usage').replace(/^Error:\s*/, '')
     return new UsageError(msg, { hint: 'see --help for the flags and examples.' })
   }
+  // a TLS failure that no caller mapped: name it all the same, with the host when the error has it
+  const tls = tlsProblem(err)
+  if (tls) {
+    const at = chainOf(err).find((x) => typeof x.host === 'string') as
+      | { host: string; port?: unknown }
+      | undefined
+    return tlsConnectionError(
+      at ? `${at.host}${typeof at.port === 'number' ? `:${at.port}` : ''}` : 'the server',
+      tls,
+      {},
+      err,
+    )
+  }
   if (e && typeof e.code === 'string' && errorCode(err)) {
     return new ConnectionError(`network error: ${NETWORK_CODES[e.code] ?? e.code}`, { cause: err })
   }

@@ -15,6 +15,7 @@ import {
   type IdtoolError,
   networkErrorClass,
   plainHttpToTlsAnswer,
+  toIdtoolError,
 } from '../../src/errors.js'
 import {
   explainConnectionError,
@@ -414,17 +415,25 @@ describe('the wrong scheme for the port', () => {
     expect(connectionErrorFor(url('plain'), raw.err).code).toBe('TLS_TO_PLAIN_PORT')
   })
 
-  it('TLS sent to a port that answers with a long non-TLS record (packet length too long)', () => {
-    const err = Object.assign(
-      new Error(
-        '40A7:error:0A0000C6:SSL routines:tls_get_more_records:packet length too long:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:322:\n',
+  it('TLS sent to a port that answers with a long non-TLS record (packet length too long)', async () => {
+    // a service that answers the ClientHello with bytes OpenSSL reads as an oversized record
+    await listen(
+      'oversized',
+      net.createServer((c) =>
+        c.once('data', () =>
+          c.end(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff]), Buffer.alloc(64, 0x41)])),
+        ),
       ),
-      { code: 'ERR_SSL_PACKET_LENGTH_TOO_LONG', library: 'SSL routines', reason: 'packet length too long' },
     )
-    const e = connectionErrorFor('https://127.0.0.1:1/v3', { cause: err })
-    expectOneLine(e)
-    expect(e.message).toMatch(/does not speak TLS \(packet length too long\)/)
-    expect(e.hint).toMatch(/use http:\/\/127\.0\.0\.1:1\/v3/)
+    const o = await viaUndici(url('oversized'), verify())
+    expect((o.err as { code?: string }).code).toBe('ERR_SSL_PACKET_LENGTH_TOO_LONG')
+    expectOneLine(o.mapped)
+    expect(o.mapped.message).toMatch(/does not speak TLS \(packet length too long\)/)
+    expect(o.mapped.hint).toContain(`use http://127.0.0.1:${port.oversized}/v3`)
+    // wrapped in a cause, as fetch() does
+    const wrapped = connectionErrorFor(url('oversized'), new TypeError('fetch failed', { cause: o.err }))
+    expect(wrapped.code).toBe('TLS_TO_PLAIN_PORT')
+    expect(networkErrorClass(new TypeError('fetch failed', { cause: o.err }))).toBe('tls')
   })
 
   it('plain HTTP sent to a TLS port that closes: the hint says https://, the diagnosis is sure', async () => {
@@ -581,6 +590,23 @@ describe('tlsConnectOptions', () => {
     expect(isTls('HTTPS://k/v3')).toBe(true)
     expect(isTls('http://127.0.0.1:5000/v3')).toBe(false)
     expect(isTls('not a url')).toBe(false)
+  })
+})
+
+describe('TLS errors that reach the top unmapped', () => {
+  it('are one line with a hint (toIdtoolError)', async () => {
+    const raw = await viaTls(port.plain as number, tlsConnectOptions(verify()))
+    expect(raw.err?.message).toMatch(/\n/)
+    const e = toIdtoolError(raw.err)
+    expectOneLine(e)
+    expect(e.message).toMatch(/does not speak TLS \(wrong version number\)/)
+    const wrong = await viaTls(
+      port.wrongName as number,
+      tlsConnectOptions(verify({ cacert: pki.ca.certFile })),
+    )
+    expect(toIdtoolError(wrong.err).message).toBe(
+      'cannot reach 127.0.0.1: TLS: the certificate of 127.0.0.1 is for wrong.example, 10.9.9.9, not 127.0.0.1',
+    )
   })
 })
 
