@@ -19,7 +19,13 @@ export function resolveAuthOrLab(inputs: AuthInputs): AuthSettings {
     if (existsSync(lab.cloudsYaml)) {
       return resolveAuth({
         ...inputs,
-        env: { ...env, OS_CLIENT_CONFIG_FILE: lab.cloudsYaml, OS_CLOUD: LAB_CLOUD },
+        // the secrets are in secure.yaml beside it, which openstacksdk only reads through OS_CLIENT_SECURE_FILE
+        env: {
+          ...env,
+          OS_CLIENT_CONFIG_FILE: lab.cloudsYaml,
+          OS_CLIENT_SECURE_FILE: lab.secureYaml,
+          OS_CLOUD: LAB_CLOUD,
+        },
       })
     }
   }
