@@ -23,7 +23,11 @@ export async function smoke(
 ): Promise<SmokeResult> {
   const t0 = Date.now()
   const { client, caller } = session
-  const subject = await client.issueTokenFromToken(caller.token, session.scope)
+  // a token from an application credential may not make other tokens: such a caller issues with its credential
+  const subject =
+    session.callerKind === 'v3applicationcredential' && session.reauthenticate
+      ? await session.reauthenticate()
+      : await client.issueTokenFromToken(caller.token, session.scope)
   const rounds = opts.rounds ?? 6
   const validations: SmokeResult['validations'] = []
   for (let i = 0; i < rounds; i++) {

@@ -37,7 +37,10 @@ export default class LabSmoke extends BaseCommand {
   async run() {
     const { flags } = await this.parse(LabSmoke)
     const settings = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
-    const session = await openSession(settings, { timeoutMs: 30_000 })
+    const session = await openSession(settings, {
+      warn: (m) => this.warnLine(m),
+      timeoutMs: 30_000,
+    })
     try {
       const r = await smoke(session, { rounds: flags.rounds, expectedBackends: flags['expect-backends'] })
       if (!r.ok) this.setExitCode(ExitCode.Runtime)
