@@ -108,12 +108,14 @@ interface TlsServer {
 
 async function tlsServer(
   cert: { cert: string; key: string },
-  o: { requestCert?: boolean } = {},
+  o: { requestCert?: boolean; requireCert?: boolean } = {},
 ): Promise<TlsServer> {
   const s: Server = createServer(
     {
       ...cert,
-      ...(o.requestCert ? { requestCert: true, rejectUnauthorized: false, ca } : {}),
+      ...(o.requestCert || o.requireCert
+        ? { requestCert: true, rejectUnauthorized: !!o.requireCert, ca }
+        : {}),
     },
     (req, res) => {
       st.requests++
@@ -295,6 +297,17 @@ describe('H1Lane over TLS', () => {
     expect(withCert.status).toBe(200)
     expect(withCert.head).toMatch(/x-client-cn: idtool-client/i)
     expect(withCert.head).toMatch(/x-client-authorized: true/i)
+  })
+
+  it('fails with class tls when the server requires a client certificate and none is sent', async () => {
+    srv = await tlsServer(server, { requireCert: true })
+    const without = await send(lane(srv.origin), get())
+    expect(without.status).toBeUndefined()
+    // TLS 1.3: the server's alert arrives after the client's side of the handshake, as the answer
+    expect(without.error?.code).toBe('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED')
+    expect(networkErrorClass(without.error)).toBe('tls')
+    const withCert = await send(lane(srv.origin, h1Tls('127.0.0.1', { ca, ...clientCert })), get())
+    expect(withCert.status).toBe(200)
   })
 
   it('fails a request on a plain-HTTP port with a transport error, not a hang', async () => {
