@@ -10,6 +10,7 @@ import tls from 'node:tls'
 import { buildConnector } from 'undici'
 import type { Sources, TlsSettings } from '../config/settings.js'
 import {
+  altNames,
   ConfigError,
   connectionErrorFor,
   type IdtoolError,
@@ -239,10 +240,7 @@ function dn(name: unknown): string | undefined {
 /** What is worth naming of a peer certificate. */
 export function peerCertificateInfo(cert: tls.PeerCertificate | undefined): PeerCertificateInfo | undefined {
   if (!cert || !Object.keys(cert).length) return undefined
-  const names = (cert.subjectaltname ?? '')
-    .split(/,\s*/)
-    .map((s) => s.replace(/^(DNS|IP Address):/, '').trim())
-    .filter(Boolean)
+  const names = altNames(cert.subjectaltname)
   const cn = cert.subject?.CN
   if (!names.length && cn) names.push(Array.isArray(cn) ? cn.join(', ') : cn)
   return {
