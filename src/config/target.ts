@@ -17,7 +17,7 @@ export function resolveAuthOrLab(inputs: AuthInputs): AuthSettings {
   if (!named) {
     const lab = labPaths(defaultLabDir(env))
     if (existsSync(lab.cloudsYaml)) {
-      return resolveAuth({
+      const settings = resolveAuth({
         ...inputs,
         // the secrets are in secure.yaml beside it, which openstacksdk only reads through OS_CLIENT_SECURE_FILE
         env: {
@@ -27,6 +27,8 @@ export function resolveAuthOrLab(inputs: AuthInputs): AuthSettings {
           OS_CLOUD: LAB_CLOUD,
         },
       })
+      settings.sources.cloud = 'default (the local lab: no cloud or auth URL named)'
+      return settings
     }
   }
   return resolveAuth(inputs)
