@@ -101,8 +101,6 @@ export async function bootstrapKeystone(p: LabPaths, spec: LabSpec, adminPasswor
       '--config-file',
       p.keystoneConf,
       'bootstrap',
-      '--bootstrap-password',
-      adminPassword,
       '--bootstrap-admin-url',
       url,
       '--bootstrap-internal-url',
@@ -112,7 +110,8 @@ export async function bootstrapKeystone(p: LabPaths, spec: LabSpec, adminPasswor
       '--bootstrap-region-id',
       'RegionOne',
     ],
-    { timeoutMs: 180_000 },
+    // the password goes through the environment, never on a command line (ps shows those)
+    { timeoutMs: 180_000, env: { ...process.env, OS_BOOTSTRAP_PASSWORD: adminPassword } },
   )
 }
 

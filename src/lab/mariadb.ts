@@ -51,5 +51,6 @@ export async function createKeystoneDatabase(p: LabPaths, password: string): Pro
     `ALTER USER 'keystone'@'localhost' IDENTIFIED BY '${password}';`,
     "GRANT ALL PRIVILEGES ON keystone.* TO 'keystone'@'localhost';",
   ].join(' ')
-  await run('/usr/bin/mariadb', [`--socket=${p.mariadbSock}`, '-uroot', '-e', sql])
+  // the statements carry the password: stdin, never the command line
+  await run('/usr/bin/mariadb', [`--socket=${p.mariadbSock}`, '-uroot', '--batch'], { input: `${sql}\n` })
 }
