@@ -213,6 +213,19 @@ function lane(origin: string, tls = h1Tls('127.0.0.1', { ca })): H1Lane {
   return l
 }
 
+describe('h1Tls', () => {
+  it('sends SNI for a host name only, verifies unless told not to, resumes unless told not to', () => {
+    expect(h1Tls('127.0.0.1').servername).toBeUndefined()
+    expect(h1Tls('::1').servername).toBeUndefined()
+    expect(h1Tls('keystone.example').servername).toBe('keystone.example')
+    expect(h1Tls('127.0.0.1', { servername: 'ks.example' }).servername).toBe('ks.example')
+    expect(h1Tls('127.0.0.1').rejectUnauthorized).toBe(true)
+    expect(h1Tls('127.0.0.1', { rejectUnauthorized: false }).rejectUnauthorized).toBe(false)
+    expect(h1Tls('127.0.0.1').resume).toBe(true)
+    expect(h1Tls('127.0.0.1', {}, false).resume).toBe(false)
+  })
+})
+
 describe('H1Lane over TLS', () => {
   it('carries many requests over one TLS connection with keep-alive (one handshake)', async () => {
     srv = await tlsServer(server)
