@@ -188,7 +188,7 @@ export async function runValidateBench(
     : createLanes(origin, {
         connections: options.connections,
         timeoutMs: options.timeoutMs,
-        tls: deps.tls || deps.ca ? { ...(deps.ca ? { ca: deps.ca } : {}), ...deps.tls } : undefined,
+        tls: deps.tls || deps.ca ? { ...deps.tls, ca: deps.tls?.ca ?? deps.ca } : undefined,
         tlsResume: deps.tlsResume,
         client: options.client,
       })
