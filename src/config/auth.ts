@@ -606,8 +606,8 @@ export function resolveAuth(inputs: AuthInputs): AuthSettings {
   const accepted = new Set([...plugin.options.map((o) => o.name), ...plugin.extraKwargs])
   for (const [k, e] of auth) {
     if (accepted.has(k)) continue
-    const near = closest(k, [...accepted])
     const fromFile = e.src.includes('(cloud ')
+    const near = fromFile ? closest(k, [...accepted]) : undefined
     throw new ConfigError(
       `${fromFile ? `unknown key "${k}" under auth` : `"${k}"`} (${e.src}) is not an option of auth type ${plugin.name}${
         near ? `; did you mean "${near}"?` : ''
