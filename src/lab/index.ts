@@ -396,7 +396,7 @@ async function finishUp(
     const now = new Date().toISOString()
     writeState(p, { version: 1, ...next, createdAt: prev?.createdAt ?? now, updatedAt: now })
   }
-  if (prev?.spec.tls !== undefined && prev.spec.tls !== tls) {
+  if (prev && (prev.spec.tls ?? 'off') !== tls) {
     log(`clouds.yaml: ${LAB_CLOUD} now uses ${labAuthUrl(tls)}`)
   }
   return changed
