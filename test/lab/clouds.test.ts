@@ -177,3 +177,30 @@ print(json.dumps(out))
     })
   })
 })
+
+describe('lab status text', () => {
+  it('names the TLS frontends, the frontend idtool-lab uses, and where the secrets are', async () => {
+    const { renderLabAccess } = await import('../../src/lab/render.js')
+    const status = {
+      tls: {
+        mode: 'client-certs',
+        cloudAuthUrl: 'https://127.0.0.1:5444/v3',
+        url: 'https://127.0.0.1:5443',
+        mtlsUrl: 'https://127.0.0.1:5444',
+        calibrationUrl: 'https://127.0.0.1:8443/',
+        caFile: '/lab/tls/ca.pem',
+        clientCertFile: '/lab/tls/client.crt',
+        clientKeyFile: '/lab/tls/client.key',
+        healthy: false,
+      },
+      clouds: ['idtool-lab', 'idtool-lab-appcred'],
+      secureYaml: '/lab/secure.yaml',
+      appCredential: null,
+    } as unknown as Parameters<typeof renderLabAccess>[0]
+    const text = renderLabAccess(status)
+    expect(text).toContain('idtool-lab    https://127.0.0.1:5444/v3 (TLS with a client certificate;')
+    expect(text).toMatch(/^TLS .*lab CA \/lab\/tls\/ca\.pem.*: DOWN$/m)
+    expect(text).toContain('secrets in /lab/secure.yaml')
+    expect(text).toMatch(/^app cred +-$/m)
+  })
+})

@@ -1,6 +1,7 @@
 import { BaseCommand } from '../../base-command.js'
 import { ExitCode } from '../../exit-codes.js'
 import { labStatus } from '../../lab/index.js'
+import { renderLabAccess } from '../../lab/render.js'
 import { labDirFlag } from '../../lab-flags.js'
 import { renderLabStatus } from '../../report/lab.js'
 
@@ -22,7 +23,7 @@ export default class LabStatusCommand extends BaseCommand {
     if (!status.healthy) this.setExitCode(ExitCode.Runtime)
     if (!this.jsonEnabled()) {
       if (!status.exists) this.log(`No lab in ${flags.dir}. Start one with: idtool lab up --install`)
-      else this.log(renderLabStatus(status))
+      else this.log(`${renderLabStatus(status)}\n${renderLabAccess(status)}`)
     }
     return status
   }

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { labUp } from '../../lab/index.js'
+import { renderLabAccess } from '../../lab/render.js'
 import { labDirFlag } from '../../lab-flags.js'
 import { renderLabStatus } from '../../report/lab.js'
 
@@ -84,7 +85,7 @@ Idempotent: a healthy lab with the same settings is left alone (switching --tls 
       log: (m) => this.info(m),
     })
     if (!this.jsonEnabled()) {
-      this.log(renderLabStatus(status))
+      this.log(`${renderLabStatus(status)}\n${renderLabAccess(status)}`)
       this.log('')
       this.log(
         `${status.alreadyUp ? 'Lab was already up' : `Lab up in ${(status.timingsMs.total! / 1000).toFixed(1)} s`}. Use it with:`,
