@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type TLSSocket } from 'node:tls'
@@ -265,5 +265,26 @@ describe('the openstack client reads the lab clouds.yaml', () => {
       expect(back.tls.cloudAuthUrl).toBe('http://127.0.0.1:5000/v3')
     }
     expect(idtoolLab()['idtool-lab']!.auth.auth_url).toBe('http://127.0.0.1:5000/v3')
+  })
+
+  it('a server certificate that is no longer valid is made again; only haproxy restarts', async () => {
+    const haproxyPid = readPidFile(LAB.haproxyPid)
+    const workers = [readPidFile(LAB.workerPid(1)), readPidFile(LAB.workerPid(2))]
+    const caBefore = readFileSync(LAB.caCert, 'utf8')
+    const clientBefore = readFileSync(LAB.clientCert, 'utf8')
+    // the lab CA's certificate in place of the server certificate: wrong usage, no lab names
+    writeFileSync(LAB.serverPem, `${caBefore}${readFileSync(LAB.caKey, 'utf8')}`, { mode: 0o600 })
+    const r = await labUp({ dir: LAB_DIR, install: false, spec: DEFAULT_SPEC, log: () => {} })
+    expect(r.changed).toEqual(['tls server'])
+    expect(r.alreadyUp).toBe(false)
+    expect(r.healthy).toBe(true)
+    expect(readPidFile(LAB.haproxyPid)).not.toBe(haproxyPid)
+    expect([readPidFile(LAB.workerPid(1)), readPidFile(LAB.workerPid(2))]).toEqual(workers)
+    expect(readFileSync(LAB.caCert, 'utf8')).toBe(caBefore)
+    expect(readFileSync(LAB.clientCert, 'utf8')).toBe(clientBefore)
+    const a = await tlsGet(5443, '/v3', { ca: ca() })
+    expect(a.status).toBe(200)
+    const { token } = await tokenIssue('idtool-lab-mtls')
+    expect(token.id.length).toBeGreaterThan(20)
   })
 })
