@@ -1,9 +1,20 @@
 import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { haproxyCfg } from '../../src/lab/haproxy.js'
 import { labPaths } from '../../src/lab/layout.js'
 import { checkLabTls, ensureLabTls, opensslConf, pemBlocks, RENEW_BEFORE_MS } from '../../src/lab/tls.js'
 
@@ -167,6 +178,24 @@ describe('lab TLS files', () => {
     const s = checkLabTls(p)
     expect(s.ca.ok && s.server.ok && s.client.ok).toBe(true)
   })
+
+  it.skipIf(!existsSync('/usr/sbin/haproxy'))(
+    'haproxy accepts its config with the lab certificate and CA',
+    async () => {
+      const p = freshLab('h')
+      await ensureLabTls(p)
+      mkdirSync(join(p.dir, 'haproxy'), { recursive: true })
+      writeFileSync(p.haproxyCfg, haproxyCfg(p, 2))
+      const out = execFileSync('/usr/sbin/haproxy', ['-c', '-f', p.haproxyCfg], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      })
+      expect(out).toContain('Configuration file is valid')
+      // and refuses it when the certificate file is not a certificate
+      writeFileSync(p.serverPem, 'not a pem\n')
+      expect(() => execFileSync('/usr/sbin/haproxy', ['-c', '-f', p.haproxyCfg], { stdio: 'pipe' })).toThrow()
+    },
+  )
 
   it('openssl configurations carry names and extensions only, never a passphrase', () => {
     for (const role of ['ca', 'server', 'client'] as const) {
