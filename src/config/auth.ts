@@ -262,6 +262,14 @@ const BACKWARDS_PROJECT: Array<[string, string[]]> = [
 
 const SUPPORTED = Object.keys(PLUGINS)
 
+/** The keys whose values are secrets: never in a message. */
+const SECRET_KEYS = new Set(['password', 'application_credential_secret', 'token', 'auth_token'])
+
+/** `key "value"` for a message, or only `key` when the value is a secret. */
+function shown(key: string, value: string): string {
+  return SECRET_KEYS.has(key) ? key : `${key} "${value}"`
+}
+
 /** Python str.format(**config) on a configuration string (openstacksdk formats auth_url and top-level values). */
 function pyFormat(s: string, ctx: Section, what: string): string {
   if (!s.includes('{') && !s.includes('}')) return s
@@ -279,14 +287,14 @@ function pyFormat(s: string, ctx: Section, what: string): string {
       const field = end < 0 ? '' : s.slice(i + 1, end)
       const e = /^[A-Za-z_][A-Za-z0-9_]*$/.test(field) ? ctx.get(field) : undefined
       if (!e) {
-        throw new ConfigError(`${what} "${s}" has a {${field}} placeholder that names no setting`, {
+        throw new ConfigError(`${shown(what, s)} has a {${field}} placeholder that names no setting`, {
           hint: 'openstacksdk fills {name} from the cloud settings; write the value out, or double the braces.',
         })
       }
       out += pyStr(e.v)
       i = end
     } else if (c === '}') {
-      throw new ConfigError(`${what} "${s}" has a single "}"`, { hint: 'double it ("}}") or remove it.' })
+      throw new ConfigError(`${shown(what, s)} has a single "}"`, { hint: 'double it ("}}") or remove it.' })
     } else out += c
   }
   return out
@@ -384,7 +392,7 @@ export function resolveAuth(inputs: AuthInputs): AuthSettings {
     if (typeof path !== 'string' || path === '') continue
     const text = readFile(path)
     if (text === undefined) {
-      throw new ConfigError(`${name} ${path}: no such file`, {
+      throw new ConfigError(`${name} ${path}: cannot read it (no such file, or no permission)`, {
         hint: `pass a readable file to ${name} (0600), or use the OS_* variable or clouds.yaml/secure.yaml.`,
       })
     }
@@ -623,8 +631,10 @@ export function resolveAuth(inputs: AuthInputs): AuthSettings {
     const e = auth.get(k)
     if (!e || e.v === null) return undefined
     if (typeof e.v === 'string') return e.v === '' ? undefined : e.v
-    throw new ConfigError(`${k}: ${pyStr(e.v)} (${e.src}) is not a string`, {
-      hint: `quote the value in YAML ("${pyStr(e.v)}") or correct it.`,
+    throw new ConfigError(`${shown(k, pyStr(e.v))} (${e.src}) is not a string`, {
+      hint: SECRET_KEYS.has(k)
+        ? 'quote the value in YAML.'
+        : `quote the value in YAML ("${pyStr(e.v)}") or correct it.`,
     })
   }
   // keystoneauth's v3 loaders check these before building the plugin (the generic ones do not)

@@ -215,7 +215,7 @@ describe('resolveAuth', () => {
     [{ flags: { osCloud: 'nope' }, env: { OS_CLIENT_CONFIG_FILE: '/c.yaml' } }, /cloud "nope" not found/],
     [
       { flags: { osAuthUrl: 'http://x', osPasswordFile: '/missing' }, env: {} },
-      /--os-password-file \/missing: no such file/,
+      /--os-password-file \/missing: cannot read it/,
     ],
     [{ flags: { osCloud: 'lab' }, env: { OS_CLIENT_CONFIG_FILE: '/bad.yaml' } }, /is not valid YAML/],
     [
@@ -358,5 +358,26 @@ describe('helpers', () => {
     expect(p.credential).toMatchObject({ passwordSet: true })
     expect(a.credential).toMatchObject({ secretSet: true })
     expect(t.credential).toMatchObject({ tokenSet: true })
+  })
+})
+
+describe('secrets in messages', () => {
+  it('never puts a secret value into an error message', () => {
+    const secret = 'Sx{nope}q'
+    let err: unknown
+    try {
+      // osc formats every top-level string with the configuration, so a stray brace in an unused secret fails
+      resolveAuth({
+        flags: { osAuthUrl: 'http://h/v3', osUserId: 'u' },
+        env: { OS_PASSWORD: 'pw', OS_APPLICATION_CREDENTIAL_SECRET: secret },
+        readFile: () => undefined,
+        cwd: '/w',
+        home: '/h',
+      })
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ConfigError)
+    expect(String((err as ConfigError).message) + (err as ConfigError).hint).not.toContain(secret)
   })
 })

@@ -389,6 +389,11 @@ export const ORACLE_CASES: OracleCase[] = [
     env: { OS_CLOUD: 'a' },
     flags: { 'os-password-file': '{root}/pw.txt' },
   },
+  {
+    id: 'an unused OS_* value with a stray {placeholder} is refused (osc formats every top-level string)',
+    env: { OS_AUTH_URL: URL, OS_USER_ID: 'u-1', OS_PASSWORD: 'pw', OS_APPLICATION_CREDENTIAL_SECRET: 'a{b}c' },
+    refused: true,
+  },
   // ---- region, interface, placeholders
   {
     id: 'region: OS_REGION_NAME must be one of the cloud regions',
