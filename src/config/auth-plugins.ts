@@ -59,7 +59,7 @@ export const PLUGINS: Record<string, PluginSpec> = {
     type: 'password',
     generic: false,
     options: [...SCOPE_OPTIONS(false), ...USER_OPTIONS, { name: 'password', prompt: true }],
-    extraKwargs: ['reauthenticate', 'include_catalog'],
+    extraKwargs: ['reauthenticate', 'include_catalog', 'unscoped'],
   },
   v3applicationcredential: {
     name: 'v3applicationcredential',
@@ -72,7 +72,7 @@ export const PLUGINS: Record<string, PluginSpec> = {
       { name: 'application_credential_id' },
       { name: 'application_credential_name' },
     ],
-    extraKwargs: ['reauthenticate', 'include_catalog'],
+    extraKwargs: ['reauthenticate', 'include_catalog', 'unscoped'],
   },
   token: {
     name: 'token',
@@ -86,7 +86,7 @@ export const PLUGINS: Record<string, PluginSpec> = {
     type: 'token',
     generic: false,
     options: [...SCOPE_OPTIONS(false), { name: 'token' }],
-    extraKwargs: ['reauthenticate', 'include_catalog'],
+    extraKwargs: ['reauthenticate', 'include_catalog', 'unscoped'],
   },
 }
 

@@ -797,15 +797,17 @@ function scopeOf(
 ): ScopeRequest {
   const domain = Boolean(str('domain_id') || str('domain_name'))
   const project = Boolean(str('project_id') || str('project_name'))
-  if (domain && project) {
-    throw new ConfigError(
-      `both a domain scope (${auth.get('domain_id')?.src ?? auth.get('domain_name')?.src}) and a project scope (${
-        auth.get('project_id')?.src ?? auth.get('project_name')?.src
-      }) are set`,
-      {
-        hint: 'keep one of them: keystoneauth refuses to scope to several targets (the openstack client fails too).',
-      },
-    )
+  const unscoped = pyTruthy(auth.get('unscoped')?.v)
+  if (Number(domain) + Number(project) + Number(unscoped) > 1) {
+    const where = (...keys: string[]) => keys.map((k) => auth.get(k)?.src).find(Boolean)
+    const set = [
+      domain ? `a domain scope (${where('domain_id', 'domain_name')})` : '',
+      project ? `a project scope (${where('project_id', 'project_name')})` : '',
+      unscoped ? `unscoped (${where('unscoped')})` : '',
+    ].filter(Boolean)
+    throw new ConfigError(`${set.join(' and ')} are set together`, {
+      hint: 'keep one of them: keystoneauth refuses to scope to several targets (the openstack client fails too).',
+    })
   }
   const domainId = str('domain_id')
   if (domainId) return { kind: 'domain', id: domainId }
@@ -824,6 +826,7 @@ function scopeOf(
       ...(pdName ? { domainName: pdName } : {}),
     }
   }
+  if (unscoped) return { kind: 'unscoped', explicit: true }
   // keystoneauth knows only the whole system; another system_scope value asks for no scope at all
   if (str('system_scope') === 'all') return { kind: 'system', system: 'all' }
   return { kind: 'unscoped' }

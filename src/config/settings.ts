@@ -34,7 +34,9 @@ export type ScopeRequest =
   | { kind: 'project'; id?: string; name?: string; domainId?: string; domainName?: string }
   | { kind: 'domain'; id?: string; name?: string }
   | { kind: 'system'; system: string }
-  | { kind: 'unscoped' }
+  /** no scope asked for (Keystone may still scope to the user's default project); `explicit`: keystoneauth's
+   * `unscoped: true`, sent as `"scope": "unscoped"`, which keeps Keystone from doing so */
+  | { kind: 'unscoped'; explicit?: boolean }
 
 /** TLS settings of the connection to Keystone (openstacksdk: cacert, verify/insecure, cert, key). */
 export interface TlsSettings {

@@ -69,7 +69,11 @@ function userRows(u: UserRef | undefined, src: Record<string, string>): Array<[s
 }
 
 function scopeRows(s: ScopeRequest, src: Record<string, string>): Array<[string, string, string?]> {
-  if (s.kind === 'unscoped') return [['scope', 'unscoped']]
+  if (s.kind === 'unscoped') {
+    return s.explicit
+      ? [['scope', 'unscoped (explicitly: not the default project)', src.unscoped]]
+      : [['scope', 'unscoped']]
+  }
   if (s.kind === 'system') return [['scope', `system ${s.system}`, src.system_scope]]
   if (s.kind === 'domain') {
     return s.id

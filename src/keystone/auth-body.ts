@@ -23,7 +23,8 @@ export type ScopeBody =
 
 /** The body of `POST /v3/auth/tokens`. */
 export interface AuthRequestBody {
-  auth: { identity: IdentityBody; scope?: ScopeBody }
+  /** scope `'unscoped'`: keystoneauth's explicit unscoped request (no default project) */
+  auth: { identity: IdentityBody; scope?: ScopeBody | 'unscoped' }
 }
 
 function missing(what: string, hint: string): never {
@@ -108,7 +109,8 @@ export function authRequestBody(settings: AuthSettings): AuthRequestBody {
   }
 
   const s = settings.scope
-  let scope: ScopeBody | undefined
+  let scope: ScopeBody | 'unscoped' | undefined
+  if (s.kind === 'unscoped' && s.explicit) scope = 'unscoped'
   if (s.kind === 'project') {
     if (s.id) scope = { project: { id: s.id } }
     else if (s.name && s.domainId) scope = { project: { name: s.name, domain: { id: s.domainId } } }

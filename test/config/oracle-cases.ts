@@ -251,6 +251,29 @@ export const ORACLE_CASES: OracleCase[] = [
     env: { OS_AUTH_URL: URL, OS_USER_ID: 'u-1', OS_PASSWORD: 'pw' },
   },
   {
+    id: 'explicitly unscoped (v3 plugins: auth.unscoped true is sent as "scope": "unscoped")',
+    files: {
+      'cwd/clouds.yaml': `clouds:\n  a:\n    auth_type: v3password\n    auth:\n      auth_url: ${URL}\n      user_id: u-1\n      password: pw\n      unscoped: true\n      system_scope: all\n      include_catalog: false\n`,
+    },
+    env: { OS_CLOUD: 'a' },
+  },
+  {
+    id: 'unscoped together with a project is refused by keystoneauth',
+    files: {
+      'cwd/clouds.yaml': `clouds:\n  a:\n    auth_type: v3password\n    auth:\n      auth_url: ${URL}\n      user_id: u-1\n      password: pw\n      unscoped: yes\n      project_id: p-1\n`,
+    },
+    env: { OS_CLOUD: 'a' },
+    refused: true,
+  },
+  {
+    id: 'unscoped is not an option of the generic password plugin',
+    files: {
+      'cwd/clouds.yaml': `clouds:\n  a:\n    auth:\n      auth_url: ${URL}\n      user_id: u-1\n      password: pw\n      unscoped: true\n`,
+    },
+    env: { OS_CLOUD: 'a' },
+    refused: true,
+  },
+  {
     id: 'domain scope by name from flags',
     env: { OS_AUTH_URL: URL, OS_USER_ID: 'u-1', OS_PASSWORD: 'pw' },
     flags: { 'os-domain-name': 'Dom' },
@@ -391,7 +414,12 @@ export const ORACLE_CASES: OracleCase[] = [
   },
   {
     id: 'an unused OS_* value with a stray {placeholder} is refused (osc formats every top-level string)',
-    env: { OS_AUTH_URL: URL, OS_USER_ID: 'u-1', OS_PASSWORD: 'pw', OS_APPLICATION_CREDENTIAL_SECRET: 'a{b}c' },
+    env: {
+      OS_AUTH_URL: URL,
+      OS_USER_ID: 'u-1',
+      OS_PASSWORD: 'pw',
+      OS_APPLICATION_CREDENTIAL_SECRET: 'a{b}c',
+    },
     refused: true,
   },
   // ---- region, interface, placeholders
