@@ -463,8 +463,10 @@ export function resolveAuth(inputs: AuthInputs): AuthSettings {
     top.delete('auth_plugin')
     top.set('auth_type', t ?? { v: null, src: 'default' })
   }
+  const notes: string[] = []
   for (const [target, names] of BACKWARDS_PROJECT) {
     let win: Entry | undefined
+    let shadowed: Entry | undefined
     for (const n of names) {
       const t = top.get(n)
       if (t) {
@@ -473,11 +475,22 @@ export function resolveAuth(inputs: AuthInputs): AuthSettings {
       }
       const a = auth.get(n)
       if (a) {
+        if (win && !win.src.includes('(cloud ')) shadowed = win
         win = { v: pyStr(a.v), src: a.src }
         auth.delete(n)
       }
     }
     if (win && win.v !== '') auth.set(target, win)
+    if (shadowed && win?.src.includes('(cloud ')) {
+      notes.push(
+        `${shadowed.src} is not used: ${target} under auth in ${win.src} wins (openstacksdk moves it under auth before the merge; the openstack client does the same)`,
+      )
+    }
+  }
+  if (env.OS_INSECURE && !flags.osInsecure) {
+    notes.push(
+      'env OS_INSECURE is not read by the openstack client (nor by idtool): use --os-insecure or insecure: true in clouds.yaml',
+    )
   }
   for (const k of [...top.keys()]) {
     if (k.endsWith('endpoint_type')) {
@@ -714,9 +727,9 @@ export function resolveAuth(inputs: AuthInputs): AuthSettings {
     credential = { type: 'token', token: str('token') }
   }
 
-  const scope = scopeOf(str, withDefault, auth)
+  const scope = scopeOf(str, withDefault, auth, notes)
 
-  const tls = tlsOf(top, home, sources)
+  const tls = tlsOf(top, home, sources, notes)
   const regionName = region.name || undefined
   if (regionName) sources.region_name = region.src
   const iface = top.get('interface')
@@ -735,6 +748,7 @@ export function resolveAuth(inputs: AuthInputs): AuthSettings {
     ...(clouds ? { cloudsFile: clouds.file } : {}),
     ...(secure ? { secureFile: secure.file } : {}),
     sources,
+    ...(notes.length ? { notes } : {}),
   }
 }
 
@@ -794,6 +808,7 @@ function scopeOf(
   str: (k: string) => string | undefined,
   withDefault: (k: string, d: string) => string | undefined,
   auth: Section,
+  notes: string[],
 ): ScopeRequest {
   const domain = Boolean(str('domain_id') || str('domain_name'))
   const project = Boolean(str('project_id') || str('project_name'))
@@ -829,11 +844,16 @@ function scopeOf(
   if (unscoped) return { kind: 'unscoped', explicit: true }
   // keystoneauth knows only the whole system; another system_scope value asks for no scope at all
   if (str('system_scope') === 'all') return { kind: 'system', system: 'all' }
+  if (str('system_scope')) {
+    notes.push(
+      `system_scope "${str('system_scope')}" (${auth.get('system_scope')?.src}) is not used: keystoneauth knows only "all"`,
+    )
+  }
   return { kind: 'unscoped' }
 }
 
 /** openstacksdk's get_requests_verify_args: insecure wins; cacert only when verifying; key only with cert. */
-function tlsOf(top: Section, home: string, sources: Sources): TlsSettings {
+function tlsOf(top: Section, home: string, sources: Sources, notes: string[]): TlsSettings {
   const insecure = top.get('insecure')
   const verify = top.get('verify')
   const cacert = top.get('cacert')
@@ -864,6 +884,10 @@ function tlsOf(top: Section, home: string, sources: Sources): TlsSettings {
     sources.cacert = verify.src
   }
   const c = path(cert, 'cert')
+  if (!on && ca)
+    notes.push(`cacert ${ca} (${cacert?.src}) is not used: the server certificate is not verified`)
+  if (!c && key && pyTruthy(key.v))
+    notes.push(`key (${key.src}) is not used without a client certificate (cert)`)
   if (c) {
     tls.cert = c
     sources.cert = cert?.src as string

@@ -71,4 +71,9 @@ export interface AuthSettings {
   cloudsFile?: string
   secureFile?: string
   sources: Sources
+  /**
+   * Settings given but not used, as the openstack client would not use them either (a flag shadowed by the
+   * cloud's auth section, OS_INSECURE, a key without a certificate...): shown by `config show`.
+   */
+  notes?: string[]
 }

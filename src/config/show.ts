@@ -21,6 +21,8 @@ export interface ConfigShowResult {
   secureFile?: string
   /** where each value came from, by openstacksdk field name */
   sources: Record<string, string>
+  /** settings given but not used (as the openstack client would not use them) */
+  notes?: string[]
   /** what stops authentication before any request (a missing password, a name without its domain...) */
   problem?: { message: string; hint?: string }
 }
@@ -50,6 +52,7 @@ export function configShow(settings: AuthSettings): ConfigShowResult {
     ...(r.cloudsFile ? { cloudsFile: r.cloudsFile } : {}),
     ...(r.secureFile ? { secureFile: r.secureFile } : {}),
     sources: r.sources,
+    ...(r.notes?.length ? { notes: r.notes } : {}),
     ...(problem ? { problem } : {}),
   }
 }
@@ -122,6 +125,7 @@ export function renderConfigShow(r: ConfigShowResult): string {
     from ? `${k.padEnd(w0)}  ${v.padEnd(w1)}  ← ${from}` : `${k.padEnd(w0)}  ${v}`.trimEnd(),
   )
   lines.push(`caller: ${r.caller}`)
+  for (const n of r.notes ?? []) lines.push(`note: ${n}`)
   if (r.problem) {
     lines.push(`cannot authenticate: ${r.problem.message}`)
     if (r.problem.hint) lines.push(`hint: ${r.problem.hint}`)

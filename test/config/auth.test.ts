@@ -127,6 +127,34 @@ describe('resolveAuth', () => {
       ...base,
     })
     expect(a.scope).toMatchObject({ kind: 'project', name: 'admin' })
+    expect(a.notes).toEqual([
+      expect.stringMatching(
+        /^env OS_PROJECT_NAME is not used: project_name under auth in \/c.yaml \(cloud lab\) wins/,
+      ),
+    ])
+  })
+
+  it('notes what is given but not used: OS_INSECURE, a key without a cert, cacert when not verifying', () => {
+    const a = resolveAuth({
+      flags: { osAuthUrl: 'https://h/v3', osUserId: 'u', osCacert: '/ca.pem', osInsecure: true },
+      env: { OS_INSECURE: 'true', OS_KEY: '/k.pem', OS_SYSTEM_SCOPE: 'project' },
+      readFile: files({}),
+      ...base,
+    })
+    expect(a.tls).toEqual({ verify: false })
+    expect(a.scope).toEqual({ kind: 'unscoped' })
+    expect(a.notes).toEqual([
+      'system_scope "project" (env OS_SYSTEM_SCOPE) is not used: keystoneauth knows only "all"',
+      'cacert /ca.pem (flag --os-cacert) is not used: the server certificate is not verified',
+      'key (env OS_KEY) is not used without a client certificate (cert)',
+    ])
+    const b = resolveAuth({
+      flags: { osAuthUrl: 'https://h/v3' },
+      env: { OS_INSECURE: 'true' },
+      readFile: files({}),
+      ...base,
+    })
+    expect(b.notes?.[0]).toMatch(/OS_INSECURE is not read by the openstack client/)
   })
 
   it('reads secrets from files, without the trailing newline', () => {
