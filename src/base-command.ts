@@ -1,7 +1,9 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
-import { IdtoolError, toIdtoolError } from './errors.js'
+import { isLoopbackUrl } from './config/auth.js'
+import { IdtoolError, toIdtoolError, UsageError } from './errors.js'
 import { ExitCode, type ExitCodeValue } from './exit-codes.js'
 import { Progress, type ProgressSink, silentProgress } from './ui/progress.js'
 
@@ -81,6 +83,29 @@ export abstract class BaseCommand extends Command {
   /** Set the process exit code for a completed run (the result is still printed). */
   setExitCode(code: ExitCodeValue): void {
     process.exitCode = code
+  }
+
+  /**
+   * The one guard of every command that revokes tokens on (or otherwise changes) a Keystone: on a non-loopback
+   * target, ask on the terminal unless `yes`; refuse (exit 2) when stdin is not a terminal to ask on.
+   * `what` says what would be done, e.g. "revoke 500 new tokens".
+   */
+  async confirmKeystoneChange(authUrl: string, what: string, yes: boolean | undefined): Promise<void> {
+    if (yes || isLoopbackUrl(authUrl)) return
+    if (!process.stdin.isTTY) {
+      throw new UsageError(`refusing to ${what} at ${authUrl} (not a loopback address) without --yes`, {
+        hint: 'stdin is not a terminal, so idtool cannot ask: pass --yes to confirm.',
+      })
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr })
+    try {
+      const answer = await rl.question(`${what[0]!.toUpperCase()}${what.slice(1)} at ${authUrl}? [y/N] `)
+      if (!/^\s*y(es)?\s*$/i.test(answer)) {
+        throw new UsageError('not confirmed: nothing was changed', { hint: 'answer "y", or pass --yes.' })
+      }
+    } finally {
+      rl.close()
+    }
   }
 
   /** Write a file, creating its directory; `secret` files are created 0600. */

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { createInterface } from 'node:readline/promises'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { isLoopbackUrl, keystoneV3Base } from '../config/auth.js'
+import { keystoneV3Base } from '../config/auth.js'
 import { resolveAuthOrLab } from '../config/target.js'
 import { UsageError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
@@ -132,15 +131,18 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
 
     const settings = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
     const target = keystoneV3Base(settings.authUrl)
-    if (!isLoopbackUrl(settings.authUrl) && !flags.yes) {
-      await this.confirm(
-        `Revoke ${flags.count !== undefined ? `${flags.count} new tokens` : flags.from ? `the tokens of ${flags.from}` : 'the tokens of the resumed run'} at ${target}?`,
-        target,
-      )
-    }
+    await this.confirmKeystoneChange(
+      target,
+      `revoke ${flags.count !== undefined ? `${flags.count} new tokens` : flags.from ? `the tokens of ${flags.from}` : 'the tokens of the resumed run'}`,
+      flags.yes,
+    )
 
     const signal = this.interruptSignal()
-    const session = await openSession(settings, { timeoutMs: flags.timeout, connections: flags.concurrency })
+    const session = await openSession(settings, {
+      warn: (m) => this.warnLine(m),
+      timeoutMs: flags.timeout,
+      connections: flags.concurrency,
+    })
     const sink = this.progress()
     let last: BulkProgress | undefined
     try {
@@ -174,24 +176,6 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
     } finally {
       sink.done()
       await session.close()
-    }
-  }
-
-  /** Ask on the terminal; refuse when there is no terminal to ask on. */
-  private async confirm(question: string, target: string): Promise<void> {
-    if (!process.stdin.isTTY) {
-      throw new UsageError(`refusing to revoke tokens at ${target} (not a loopback address) without --yes`, {
-        hint: 'stdin is not a terminal, so idtool cannot ask: pass --yes to confirm.',
-      })
-    }
-    const rl = createInterface({ input: process.stdin, output: process.stderr })
-    try {
-      const answer = await rl.question(`${question} [y/N] `)
-      if (!/^\s*y(es)?\s*$/i.test(answer)) {
-        throw new UsageError('not confirmed: nothing was revoked', { hint: 'answer "y", or pass --yes.' })
-      }
-    } finally {
-      rl.close()
     }
   }
 }

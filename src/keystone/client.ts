@@ -4,9 +4,30 @@ import { Agent, type Dispatcher, request } from 'undici'
 import { keystoneV3Base } from '../config/auth.js'
 import { AuthError, ConfigError, connectionErrorFor, HttpError, IdtoolError } from '../errors.js'
 
-export interface Scope {
+/**
+ * The `scope` member of a token request, as Keystone takes it (`{project: {id}}`, `{project: {name, domain:
+ * {name}}}`, `{domain: {id}}`, `{system: {all: true}}`). Built from the resolved settings by `authRequestBody`.
+ */
+export type Scope = Record<string, unknown>
+
+/** A project by name in a domain by name (the lab's admin project). */
+export interface ProjectByName {
   projectName: string
   projectDomainName: string
+}
+
+function isProjectByName(s: Scope | ProjectByName | undefined): s is ProjectByName {
+  return typeof s?.projectName === 'string' && typeof s.projectDomainName === 'string'
+}
+
+/** The scope of a project by name in a domain by name. */
+export function projectScope(projectName: string, projectDomainName: string): Scope {
+  return { project: { name: projectName, domain: { name: projectDomainName } } }
+}
+
+/** A `POST /v3/auth/tokens` body: identity (and scope), as `authRequestBody` builds it. */
+export interface AuthBody {
+  auth: { identity: Record<string, unknown>; scope?: Scope | string }
 }
 
 export interface PasswordCredentials {
@@ -103,11 +124,6 @@ export function issuedToken(token: string, body: TokenBody, backend?: string): I
   }
 }
 
-function scopeBody(scope?: Scope): Record<string, unknown> | undefined {
-  if (!scope) return undefined
-  return { project: { name: scope.projectName, domain: { name: scope.projectDomainName } } }
-}
-
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = headers[name.toLowerCase()]
   return Array.isArray(v) ? v[0] : v
@@ -182,29 +198,43 @@ export class KeystoneClient {
     return issuedToken(token, body, header(res.headers, this.backendHeader))
   }
 
-  private async issue(
+  private issue(
     identity: Record<string, unknown>,
     scope: Scope | undefined,
     who: string,
   ): Promise<IssuedToken> {
-    const auth: Record<string, unknown> = { identity }
-    const s = scopeBody(scope)
-    if (s) auth.scope = s
-    const res = await this.send('POST', '/auth/tokens?nocatalog', {}, { auth })
+    return this.authenticate({ auth: scope ? { identity, scope } : { identity } }, who)
+  }
+
+  /**
+   * Get a token for a full request body (any method, any scope): the caller's own authentication. `who`
+   * names the caller in errors (never a secret).
+   */
+  async authenticate(body: AuthBody, who: string): Promise<IssuedToken> {
+    const res = await this.send('POST', '/auth/tokens?nocatalog', {}, body)
     if (res.statusCode === 201 || res.statusCode === 200) {
       return this.tokenFromResponse(res, (await res.body.json()) as TokenBody)
     }
     const detail = await errorDetail(res.body)
     if (res.statusCode === 401) {
       throw new AuthError(`Keystone rejected the credentials of ${who} (401: ${detail || 'unauthorized'})`, {
-        hint: 'check OS_USERNAME / OS_PASSWORD (or the clouds.yaml entry) and the user and project domains.',
+        hint: 'check the credentials (OS_PASSWORD, the application credential secret or OS_TOKEN, in the environment, clouds.yaml or secure.yaml) and the user and project domains; `idtool config show` prints what was resolved.',
       })
+    }
+    if (res.statusCode === 403 && body.auth.identity.methods?.toString() === 'token') {
+      throw new HttpError(
+        403,
+        `Keystone refused to issue a token from ${who} (403: ${detail || 'forbidden'})`,
+        {
+          hint: 'Keystone does not let a token from an application credential (or a trust, OAuth) make other tokens; idtool issues such tokens with the credential itself.',
+        },
+      )
     }
     throw this.httpError(res.statusCode, 'issue a token', detail)
   }
 
   /** Issue a token with the password method (bcrypt on the server: slow by design). */
-  issueTokenPassword(creds: PasswordCredentials, scope?: Scope): Promise<IssuedToken> {
+  issueTokenPassword(creds: PasswordCredentials, scope?: Scope | ProjectByName): Promise<IssuedToken> {
     return this.issue(
       {
         methods: ['password'],
@@ -212,7 +242,7 @@ export class KeystoneClient {
           user: { name: creds.username, domain: { name: creds.userDomainName }, password: creds.password },
         },
       },
-      scope,
+      isProjectByName(scope) ? projectScope(scope.projectName, scope.projectDomainName) : scope,
       `user "${creds.username}"`,
     )
   }

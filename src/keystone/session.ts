@@ -1,7 +1,8 @@
-import type { Dispatcher } from 'undici'
-import type { AuthSettings } from '../config/auth.js'
-import { ConfigError } from '../errors.js'
-import { createKeystoneDispatcher, type IssuedToken, KeystoneClient, type Scope } from './client.js'
+import { Agent, type Dispatcher } from 'undici'
+import type { AuthSettings, AuthType } from '../config/settings.js'
+import { type TlsConnectOptions, tlsConnectOptions, tlsConnector } from '../http/tls.js'
+import { authRequestBody, describeCaller } from './auth-body.js'
+import { type IssuedToken, KeystoneClient, type Scope } from './client.js'
 
 /** A Keystone client with an authenticated caller token, built from resolved settings. */
 export interface KeystoneSession {
@@ -9,41 +10,52 @@ export interface KeystoneSession {
   dispatcher: Dispatcher
   settings: AuthSettings
   caller: IssuedToken
+  /** how the caller authenticated: password, application credential or token */
+  callerKind: AuthType
+  /** the caller, named for messages and results (never a secret) */
+  callerName: string
+  /** the scope the caller asked for (none for an application credential, whose scope is its own) */
   scope?: Scope
+  /**
+   * A fresh caller token from the same credential, for a token rejected or expiring mid-run. Undefined for a
+   * token caller: a token cannot renew itself.
+   */
+  reauthenticate?: (scope?: Scope) => Promise<IssuedToken>
+  /** TLS connect options for other connections to the same Keystone (the load lanes) */
+  tls: TlsConnectOptions
   close(): Promise<void>
 }
 
-/** The project scope the settings ask for, if a project is named. */
-export function scopeOf(settings: AuthSettings): Scope | undefined {
-  return settings.projectName
-    ? { projectName: settings.projectName, projectDomainName: settings.projectDomainName }
-    : undefined
+export interface OpenSessionOptions {
+  timeoutMs?: number
+  dispatcher?: Dispatcher
+  connections?: number
+  signal?: AbortSignal
+  backendHeader?: string
+  /** told once when TLS verification is off */
+  warn?: (message: string) => void
 }
 
-/** Authenticate with the password method and return a ready session. */
+/** The scope a token request asks for, when it names one (`unscoped` and none give undefined). */
+export function scopeOfBody(body: ReturnType<typeof authRequestBody>): Scope | undefined {
+  const s = body.auth.scope
+  return s && typeof s === 'object' ? (s as Scope) : undefined
+}
+
+/**
+ * Authenticate as the settings say (password, application credential or token; project, domain, system or no
+ * scope) and return a ready session. Missing pieces of the credential are a ConfigError before any request.
+ */
 export async function openSession(
   settings: AuthSettings,
-  opts: {
-    timeoutMs?: number
-    dispatcher?: Dispatcher
-    connections?: number
-    signal?: AbortSignal
-    backendHeader?: string
-  } = {},
+  opts: OpenSessionOptions = {},
 ): Promise<KeystoneSession> {
-  if (!settings.username) {
-    throw new ConfigError('no user name: set --os-username, OS_USERNAME or username in clouds.yaml', {
-      hint: 'for the local lab: eval "$(idtool lab env)"',
-    })
-  }
-  if (!settings.password) {
-    throw new ConfigError('no password: set OS_PASSWORD, --os-password-file or password in clouds.yaml', {
-      hint: 'idtool never takes a password as a command-line value.',
-    })
-  }
+  const body = authRequestBody(settings)
+  const who = describeCaller(settings)
+  const tls = tlsConnectOptions(settings.tls, { warn: opts.warn, sources: settings.sources })
   const own = !opts.dispatcher
   const dispatcher =
-    opts.dispatcher ?? createKeystoneDispatcher({ cacert: settings.cacert, connections: opts.connections })
+    opts.dispatcher ?? new Agent({ connections: opts.connections ?? 16, connect: tlsConnector(tls) })
   const client = new KeystoneClient({
     authUrl: settings.authUrl,
     dispatcher,
@@ -51,18 +63,23 @@ export async function openSession(
     signal: opts.signal,
     backendHeader: opts.backendHeader,
   })
-  const scope = scopeOf(settings)
+  const reauthenticate =
+    settings.credential.type === 'token'
+      ? undefined
+      : (scope?: Scope) =>
+          client.authenticate(scope ? { auth: { identity: body.auth.identity, scope } } : body, who)
   try {
-    const caller = await client.issueTokenPassword(
-      { username: settings.username, password: settings.password, userDomainName: settings.userDomainName },
-      scope,
-    )
+    const caller = await client.authenticate(body, who)
     return {
       client,
       dispatcher,
       settings,
       caller,
-      scope,
+      callerKind: settings.credential.type,
+      callerName: who,
+      scope: scopeOfBody(body),
+      reauthenticate,
+      tls,
       close: async () => {
         if (own) await dispatcher.close()
       },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { AuthSettings } from '../config/auth.js'
+import type { AuthSettings } from '../config/settings.js'
 import { AuthError, HttpError, IdtoolError, networkErrorClass, UsageError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import { type KeystoneSession, openSession } from '../keystone/session.js'
@@ -18,6 +18,8 @@ export interface KeystoneTargetOptions {
   pageSize: number
   timeoutMs: number
   concurrency: number
+  /** told once when TLS verification is off */
+  warn?: (message: string) => void
 }
 
 function toIterationError(err: unknown): IterationError {
@@ -75,10 +77,12 @@ export function pageSizeFromDomainConfig(path: string): number {
  * UsageError for an unknown domain) before any measuring.
  */
 export async function keystoneTarget(opts: KeystoneTargetOptions): Promise<LeakTarget> {
-  let session: KeystoneSession = await openSession(opts.settings, {
+  const sessionOpts = {
     timeoutMs: opts.timeoutMs,
     connections: Math.max(2, opts.concurrency),
-  })
+    warn: opts.warn,
+  }
+  let session: KeystoneSession = await openSession(opts.settings, sessionOpts)
   let domainId: string
   try {
     const d = await session.client.findDomain(session.caller.token, opts.domain)
@@ -97,10 +101,7 @@ export async function keystoneTarget(opts: KeystoneTargetOptions): Promise<LeakT
   const refresh = async () => {
     refreshing ??= (async () => {
       const old = session
-      session = await openSession(opts.settings, {
-        timeoutMs: opts.timeoutMs,
-        connections: Math.max(2, opts.concurrency),
-      })
+      session = await openSession(opts.settings, sessionOpts)
       stale = false
       await old.close().catch(() => {})
     })().finally(() => {

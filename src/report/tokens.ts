@@ -4,6 +4,19 @@ import type { BulkProgress } from '../tokens/progress.js'
 import { formatMs } from '../ui/progress.js'
 
 const table = () => new Table({ style: { head: [], border: [] } })
+
+const CALLER_NAMES = {
+  password: 'password',
+  v3applicationcredential: 'application credential',
+  token: 'token',
+}
+
+/** `caller / method` row of a bulk result that records them (results of older versions do not). */
+function methodRow(r: TokensIssueResult | RevokeBulkResult): string[] | undefined {
+  if (!r.caller && !r.method) return undefined
+  const caller = r.caller ? CALLER_NAMES[r.caller] : 'password'
+  return ['caller / issue method', `${caller} / ${r.method ?? 'token'}${r.methodNote ? ' (see note)' : ''}`]
+}
 const rate = (r: number) => `${r.toFixed(1)}/s`
 
 /** The live progress line (pure: snapshot in, text out). */
@@ -55,8 +68,11 @@ export function renderRevokeBulk(r: RevokeBulkResult, p?: BulkProgress): string 
     ['duration', formatMs(r.durationMs)],
   )
   if (p) t.push(['retries / re-authentications', `${p.retries} / ${p.reauthentications}`])
+  const m = methodRow(r)
+  if (m) t.push(m)
   t.push(['ledger', r.ledger])
   const lines = [t.toString()]
+  if (r.methodNote) lines.push(`Note: ${r.methodNote}.`)
   if (p) lines.push(reasonsTable(p.failureReasons).trimStart())
   else if (r.failures?.length) {
     const counts: Record<string, number> = {}
@@ -78,8 +94,11 @@ export function renderTokensIssue(r: TokensIssueResult, p?: BulkProgress): strin
     ['duration', formatMs(r.durationMs)],
   )
   if (p) t.push(['retries / re-authentications', `${p.retries} / ${p.reauthentications}`])
+  const m = methodRow(r)
+  if (m) t.push(m)
   t.push(['pool (0600)', r.file])
   const lines = [t.toString()]
+  if (r.methodNote) lines.push(`Note: ${r.methodNote}.`)
   if (p) lines.push(reasonsTable(p.failureReasons).trimStart())
   if (r.interrupted) lines.push(`Interrupted: the ${r.issued} tokens issued are in ${r.file}`)
   return lines.filter(Boolean).join('\n')

@@ -141,6 +141,11 @@ export interface RevokeBulkResult {
   revocationEventsAfter: number | null
   ledger: string
   failures?: Array<{ index: number; stage: 'issue' | 'revoke'; reason: string }>
+  /** how the tokens were issued (absent in results of older versions: token) */
+  method?: 'token' | 'credential'
+  methodNote?: string
+  /** how the caller authenticated */
+  caller?: 'password' | 'v3applicationcredential' | 'token'
   interrupted: boolean
 }
 
@@ -153,6 +158,12 @@ export interface TokensIssueResult {
   durationMs: number
   ratePerSec: number
   file: string
+  /** how the tokens were issued (absent in results of older versions: token) */
+  method?: 'token' | 'credential'
+  /** why the method differs from the one asked for */
+  methodNote?: string
+  /** how the caller authenticated */
+  caller?: 'password' | 'v3applicationcredential' | 'token'
   interrupted: boolean
 }
 

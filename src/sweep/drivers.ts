@@ -67,16 +67,9 @@ export function apiLeveler(
     try {
       return (await session.client.listRevocationEvents(session.caller.token)).length
     } catch (err) {
-      if (!(err instanceof AuthError) || !session.settings.password) throw err
+      if (!(err instanceof AuthError) || !session.reauthenticate) throw err
       // the caller token expired during a long sweep: authenticate again once
-      session.caller = await session.client.issueTokenPassword(
-        {
-          username: session.settings.username!,
-          password: session.settings.password,
-          userDomainName: session.settings.userDomainName,
-        },
-        session.scope,
-      )
+      session.caller = await session.reauthenticate()
       return (await session.client.listRevocationEvents(session.caller.token)).length
     }
   }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici'
-import type { AuthSettings } from '../config/auth.js'
+import type { AuthType } from '../config/settings.js'
 import { AuthError, HttpError, IdtoolError } from '../errors.js'
 import type { IssuedToken, KeystoneClient, Scope } from '../keystone/client.js'
 import {
@@ -16,22 +16,19 @@ import {
 /** What the bulk token operations need from an authenticated Keystone session (a KeystoneSession fits). */
 export interface TokenSession {
   client: KeystoneClient
-  /** The caller (admin) token, from password authentication; replaced here when renewed mid-run. */
+  /** The caller (admin) token; replaced here when renewed mid-run. */
   caller: IssuedToken
-  /** The scope the caller token has, used for issued tokens unless told otherwise. */
+  /** The scope the caller asked for, used for issued tokens unless told otherwise. */
   scope?: Scope
-  /** Used to re-authenticate with the password when the caller token is rejected mid-run. */
-  settings?: AuthSettings
+  /** How the caller authenticated (default: password). */
+  callerKind?: AuthType
+  /**
+   * A fresh token from the caller's own credential (password, application credential), with the session's scope
+   * or the one given; none for a token caller.
+   */
+  reauthenticate?: (scope?: Scope) => Promise<IssuedToken>
   /** The client's dispatcher: when given, the hot calls go through it with `dispatch()` (less client CPU). */
   dispatcher?: Dispatcher
-}
-
-/** Password re-authentication from the session's settings, when they hold a user name and a password. */
-export function passwordReauth(session: TokenSession): (() => Promise<IssuedToken>) | undefined {
-  const s = session.settings
-  if (!s?.username || !s.password) return undefined
-  const creds = { username: s.username, password: s.password, userDomainName: s.userDomainName }
-  return () => session.client.issueTokenPassword(creds, session.scope)
 }
 
 /**
@@ -113,9 +110,9 @@ export class CallerAuth {
     if (rejected && !this.reauth) {
       throw new FatalRunError(
         new AuthError(
-          `Keystone rejected the caller token mid-run and there is no password to renew it${why}`,
+          `Keystone rejected the caller token mid-run and there is no credential to renew it${why}`,
           {
-            hint: 'give the password (OS_PASSWORD, --os-password-file or clouds.yaml) so idtool can re-authenticate.',
+            hint: 'a token caller (auth_type token, OS_TOKEN) cannot renew itself: give a password or an application credential so idtool can re-authenticate.',
           },
         ),
       )

@@ -20,10 +20,12 @@ export const bulkFlags = {
   })(),
   method: Flags.string({
     description:
-      'how tokens are issued: "token" authenticates once with the password, then issues every token from that token ' +
+      'how tokens are issued: "token" authenticates once, then issues every token from that token ' +
       '(no password hashing on the server: 20-30x faster on the lab; those tokens expire with the caller token); ' +
-      '"password" authenticates for every token (a full lifetime each, but slow)',
-    options: ['token', 'password'],
+      '"credential" (or its older name "password") authenticates with the password or application credential ' +
+      'for every token (a full lifetime each, but slow). An application credential caller always uses ' +
+      '"credential": Keystone refuses the token method for its tokens',
+    options: ['token', 'credential', 'password'],
     default: 'token',
   }),
   timeout: durationFlag({

@@ -7,7 +7,6 @@ import {
   CallerAuth,
   callWithRetry,
   failureReason,
-  passwordReauth,
   rejectsSourceToken,
   type TokenSession,
 } from './caller.js'
@@ -26,7 +25,38 @@ import {
 } from './runner.js'
 import { TokenWire } from './wire.js'
 
-export type IssueMethod = 'token' | 'password'
+/**
+ * How tokens are issued: `token` (from the caller token with Keystone's token method: fast, no hashing on the
+ * server) or `credential` (authenticating with the caller's own password or application credential each time).
+ * `password` is the older name of `credential`.
+ */
+export type IssueMethod = 'token' | 'credential' | 'password'
+
+/** The method a run really uses, and why when it is not the one asked for. */
+export function effectiveIssueMethod(
+  session: TokenSession,
+  wanted: IssueMethod = 'token',
+): { method: 'token' | 'credential'; note?: string } {
+  const kind = session.callerKind ?? 'password'
+  if (wanted === 'token') {
+    if (kind === 'v3applicationcredential') {
+      return {
+        method: 'credential',
+        note: 'Keystone refuses the token method for a token from an application credential ("delegated token"), so every token was issued with the application credential itself',
+      }
+    }
+    return { method: 'token' }
+  }
+  if (kind === 'token' || !session.reauthenticate) {
+    throw new ConfigError(
+      `--method ${wanted} needs a password or an application credential, and the caller is a token`,
+      {
+        hint: 'use --method token (the default), or give a password or an application credential.',
+      },
+    )
+  }
+  return { method: 'credential' }
+}
 
 /** Options shared by the bulk token operations (the injected dependencies included). */
 export interface BulkCommonOptions {
@@ -38,7 +68,7 @@ export interface BulkCommonOptions {
   rate?: number
   /** Backoff for transient failures (default 3 retries, 100 ms doubling up to 2 s, with jitter). */
   retry?: Partial<RetryPolicy>
-  /** Re-authentication when the caller token is rejected (default: password from session.settings). */
+  /** Re-authentication when the caller token is rejected (default: the session's own credential). */
   reauthenticate?: () => Promise<IssuedToken>
   /** Per-request timeout of the hot calls, in ms (default 30 s; the session's client has its own). */
   requestTimeoutMs?: number
@@ -57,23 +87,22 @@ export interface IssueTokensOptions extends BulkCommonOptions {
   count: number
   /** Pool file to append to (created 0600). */
   out: string
-  /** `token` (default): password once, then the token method, 20-30x faster; `password`: every token. */
+  /** `token` (default): authenticate once, then the token method, 20-30x faster; `credential`: every token. */
   method?: IssueMethod
   /** Project name to scope the tokens to (default: the session's scope). */
   project?: string
 }
 
-/** The scope issued tokens get: the session's, or `project` in the session's project domain. */
+/** The scope issued tokens get: the session's, or `project` in the domain of the session's project. */
 export function issueScope(session: TokenSession, project?: string): Scope | undefined {
   if (!project) return session.scope
-  return {
-    projectName: project,
-    projectDomainName:
-      session.scope?.projectDomainName ??
-      session.settings?.projectDomainName ??
-      session.settings?.userDomainName ??
-      'Default',
+  if (session.callerKind === 'v3applicationcredential') {
+    throw new ConfigError('an application credential cannot scope its tokens to another project', {
+      hint: 'drop --project: tokens from an application credential have its own project.',
+    })
   }
+  const current = session.scope?.project as { domain?: Record<string, unknown> } | undefined
+  return { project: { name: project, domain: current?.domain ?? { name: 'Default' } } }
 }
 
 /** The lean transport for the hot calls, when the session exposes its dispatcher. */
@@ -91,25 +120,24 @@ export function wireFor(
 export function issueOne(
   ctx: CallContext,
   session: TokenSession,
-  method: IssueMethod,
+  method: 'token' | 'credential',
   scope: Scope | undefined,
   wire?: TokenWire,
 ): Promise<{ value: IssuedToken; retries: number }> {
-  if (method === 'password') {
-    const s = session.settings
-    if (!s?.username || !s.password) {
-      throw new ConfigError('the password method needs the user name and password in the settings', {
-        hint: 'set OS_USERNAME and OS_PASSWORD (or clouds.yaml), or use --method token.',
+  if (method === 'credential') {
+    const authenticate = session.reauthenticate
+    if (!authenticate) {
+      throw new ConfigError('the credential method needs a password or an application credential', {
+        hint: 'use --method token, or give a password or an application credential.',
       })
     }
-    const creds = { username: s.username, password: s.password, userDomainName: s.userDomainName }
     return callWithRetry(
       ctx,
       async () => {
         try {
-          return await session.client.issueTokenPassword(creds, scope)
+          return await authenticate(scope)
         } catch (err) {
-          // the password itself was rejected: nothing else will work either
+          // the credential itself was rejected: nothing else will work either
           if (err instanceof AuthError) throw new FatalRunError(err)
           throw err
         }
@@ -181,7 +209,8 @@ export function bulkCallContext(
   clock: Clock,
 ): { auth: CallerAuth; ctx: CallContext } {
   const session = opts.session
-  const auth = new CallerAuth(session.caller, opts.reauthenticate ?? passwordReauth(session), clock, {
+  const reauth = opts.reauthenticate ?? session.reauthenticate
+  const auth = new CallerAuth(session.caller, reauth && (() => reauth()), clock, {
     onRenewed: (t) => {
       session.caller = t
     },
@@ -207,9 +236,9 @@ export function bulkCallContext(
  */
 export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssueResult> {
   const clock = opts.clock ?? systemClock
-  const method = opts.method ?? 'token'
-  const concurrency = Math.max(1, opts.concurrency ?? 4)
   const session = opts.session
+  const { method, note } = effectiveIssueMethod(session, opts.method)
+  const concurrency = Math.max(1, opts.concurrency ?? 4)
   const scope = issueScope(session, opts.project)
   const file = resolve(opts.out)
   const tally = new BulkTally(opts.maxConsecutiveFailures ?? 50)
@@ -298,6 +327,9 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
     durationMs,
     ratePerSec: perSec(tally.issued, durationMs),
     file,
+    method,
+    ...(note ? { methodNote: note } : {}),
+    caller: session.callerKind ?? 'password',
     interrupted: Boolean(opts.signal?.aborted),
   }
 }

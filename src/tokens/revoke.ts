@@ -6,6 +6,7 @@ import {
   type BulkCommonOptions,
   BulkTally,
   bulkCallContext,
+  effectiveIssueMethod,
   type IssueMethod,
   issueOne,
   wireFor,
@@ -13,6 +14,7 @@ import {
 import {
   entryId,
   type LedgerHeader,
+  LedgerLock,
   type LedgerReplay,
   LedgerWriter,
   readLedger,
@@ -72,10 +74,20 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
   // ---- the ledger: new, or replayed for --resume
   let replay: LedgerReplay | undefined
   let header: LedgerHeader
+  // decided before any file is touched: a method the caller cannot use fails with nothing written
+  const { method, note: methodNote } = effectiveIssueMethod(session, opts.method)
+  let lock: LedgerLock | undefined
   if (opts.resume) {
-    replay = readLedger(ledgerPath)
-    header = replay.header
-    checkResumable(header, opts, client.base, ledgerPath)
+    // one writer per ledger: the lock is taken before the ledger is read, so two resumes cannot both act on it
+    lock = LedgerLock.acquire(ledgerPath)
+    try {
+      replay = readLedger(ledgerPath)
+      header = replay.header
+      checkResumable(header, opts, client.base, ledgerPath)
+    } catch (err) {
+      lock.release()
+      throw err
+    }
   } else {
     if ((opts.count === undefined) === (opts.pool === undefined)) {
       throw new UsageError('give either a token count or a pool to revoke', {
@@ -98,8 +110,15 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     }
   }
   // read the pool before creating anything, so a bad pool leaves no ledger behind
-  const poolEntries = header.mode === 'pool' ? readPool(header.pool!) : undefined
-  const ledger = replay ? LedgerWriter.resume(ledgerPath, replay) : LedgerWriter.create(ledgerPath, header)
+  let poolEntries: ReturnType<typeof readPool> | undefined
+  try {
+    poolEntries = header.mode === 'pool' ? readPool(header.pool!) : undefined
+  } catch (err) {
+    lock?.release()
+    throw err
+  }
+  const ledger =
+    replay && lock ? LedgerWriter.resume(ledgerPath, replay, lock) : LedgerWriter.create(ledgerPath, header)
   const at = () => new Date(clock.wallNow()).toISOString()
 
   const tally = new BulkTally(opts.maxConsecutiveFailures ?? 50)
@@ -249,6 +268,8 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     revocationEventsBefore: eventsBefore,
     revocationEventsAfter: eventsAfter,
     ledger: ledgerPath,
+    ...(header.mode === 'count' ? { method, ...(methodNote ? { methodNote } : {}) } : {}),
+    caller: session.callerKind ?? 'password',
     interrupted,
   }
   if (tally.failures.length) result.failures = tally.failures
@@ -258,7 +279,6 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
   async function runCountMode(): Promise<boolean> {
     const n = header.count!
     const entries = replay?.entries
-    const method = opts.method ?? 'token'
     let firstIssue = true
     let cursor = 0
     while (cursor < n && !opts.signal?.aborted && !stop()) {

@@ -2,10 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AuthSettings } from '../../src/config/auth.js'
+import type { AuthSettings } from '../../src/config/settings.js'
 import { keystoneTarget, pageSizeFromDomainConfig } from '../../src/ldap/keystone-target.js'
 import { runPageLeakCheck } from '../../src/ldap/page-leak-check.js'
 import { startServer, type TestServer } from '../helpers/server.js'
+import { passwordSettings } from '../tokens/helpers.js'
 
 // A local HTTP server on port 0 answering the three Keystone v3 routes the Keystone target uses (unit
 // test only; the integration test uses the lab's real Keystone). It can be told to fail listings.
@@ -53,14 +54,7 @@ beforeAll(async () => {
 })
 afterAll(() => srv.close())
 
-const settings = (password = 'right'): AuthSettings => ({
-  authUrl: `${srv.url}/v3`,
-  username: 'admin',
-  password,
-  userDomainName: 'Default',
-  projectDomainName: 'Default',
-  projectName: 'admin',
-})
+const settings = (password = 'right'): AuthSettings => passwordSettings(`${srv.url}/v3`, password)
 
 describe('the Keystone target', () => {
   it('lists the domain users as iterations, refreshes a rejected token, counts 5xx, and judges', async () => {

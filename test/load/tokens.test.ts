@@ -8,6 +8,7 @@ import { KeystoneClient } from '../../src/keystone/client.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import { prepareValidateTokens } from '../../src/load/tokens.js'
 import { startServer, type TestServer } from '../helpers/server.js'
+import { passwordSettings } from '../tokens/helpers.js'
 
 // A stand-in for Keystone's token-method issue route (unit test only), with one transient 503.
 let srv: TestServer
@@ -59,8 +60,11 @@ beforeAll(async () => {
   session = {
     client: new KeystoneClient({ authUrl: `${srv.url}/v3`, dispatcher }),
     dispatcher,
-    settings: { authUrl: `${srv.url}/v3`, userDomainName: 'Default', projectDomainName: 'Default' },
+    settings: passwordSettings(`${srv.url}/v3`, 'unused'),
     caller: { token: 'caller' },
+    callerKind: 'password',
+    callerName: 'user "admin"',
+    tls: { rejectUnauthorized: true },
     close: () => dispatcher.close(),
   }
 })

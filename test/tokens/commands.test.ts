@@ -37,9 +37,28 @@ describe('tokens issue (CLI)', () => {
     expect(r.code, r.stderr).toBe(0)
     const res = parseJson<TokensIssueResult>(r)
     expect(Object.keys(res).sort()).toEqual(
-      ['version', 'kind', 'issued', 'failed', 'durationMs', 'ratePerSec', 'file', 'interrupted'].sort(),
+      [
+        'version',
+        'kind',
+        'issued',
+        'failed',
+        'durationMs',
+        'ratePerSec',
+        'file',
+        'method',
+        'caller',
+        'interrupted',
+      ].sort(),
     )
-    expect(res).toMatchObject({ kind: 'tokens.issue', issued: 12, failed: 0, file: out, interrupted: false })
+    expect(res).toMatchObject({
+      kind: 'tokens.issue',
+      issued: 12,
+      failed: 0,
+      file: out,
+      method: 'token',
+      caller: 'password',
+      interrupted: false,
+    })
     expect(statSync(out).mode & 0o777).toBe(0o600)
     expect(leaks(r.stdout + r.stderr)).toEqual([])
     expect(r.stdout + r.stderr).not.toContain(FAKE_PASSWORD)
@@ -49,7 +68,7 @@ describe('tokens issue (CLI)', () => {
     const out = tmp.path('never.jsonl')
     const r = await runCli(['tokens', 'issue', '--count', '3', '--out', out], { env: env('not-it') })
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/Error: Keystone rejected the credentials of user "admin" \(401/)
+    expect(r.stderr).toMatch(/Error: Keystone rejected the credentials of user "admin"[^\n]* \(401/)
     expect(r.stderr).toMatch(/Hint: check OS_USERNAME/)
     expect(r.stderr).not.toContain('not-it')
     expect(existsSync(out)).toBe(false)
@@ -84,10 +103,21 @@ describe('revoke-bulk (CLI)', () => {
         'revocationEventsBefore',
         'revocationEventsAfter',
         'ledger',
+        'method',
+        'caller',
         'interrupted',
       ].sort(),
     )
-    expect(res).toMatchObject({ kind: 'revoke-bulk', issued: 15, revoked: 15, failed: 0, skipped: 0, ledger })
+    expect(res).toMatchObject({
+      kind: 'revoke-bulk',
+      issued: 15,
+      revoked: 15,
+      failed: 0,
+      skipped: 0,
+      ledger,
+      method: 'token',
+      caller: 'password',
+    })
     expect(res.revocationEventsAfter! - res.revocationEventsBefore!).toBe(15)
     expect(statSync(ledger).mode & 0o777).toBe(0o600)
     expect(leaks(r.stdout + r.stderr)).toEqual([])
@@ -133,7 +163,7 @@ describe('revoke-bulk (CLI)', () => {
     )
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(
-      'refusing to revoke tokens at http://192.0.2.10:5000/v3 (not a loopback address) without --yes',
+      'refusing to revoke 5 new tokens at http://192.0.2.10:5000/v3 (not a loopback address) without --yes',
     )
     expect(r.stderr).toMatch(/Hint: stdin is not a terminal/)
     expect(existsSync(ledger)).toBe(false)

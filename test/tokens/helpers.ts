@@ -1,19 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { AuthSettings } from '../../src/config/auth.js'
+import type { AuthSettings } from '../../src/config/settings.js'
 import { type KeystoneSession, openSession } from '../../src/keystone/session.js'
 import type { Clock } from '../../src/tokens/runner.js'
 import { FAKE_PASSWORD, type FakeKeystone } from './fake-keystone.js'
 
 export function fakeSettings(fk: FakeKeystone, password = FAKE_PASSWORD): AuthSettings {
+  return passwordSettings(fk.authUrl, password)
+}
+
+/** Settings of a password caller `admin` scoped to project `admin`, both in domain Default. */
+export function passwordSettings(authUrl: string, password: string): AuthSettings {
   return {
-    authUrl: fk.authUrl,
-    username: 'admin',
-    password,
-    projectName: 'admin',
-    userDomainName: 'Default',
-    projectDomainName: 'Default',
+    authUrl,
+    authType: 'password',
+    credential: { type: 'password', user: { name: 'admin', domainName: 'Default' }, password },
+    scope: { kind: 'project', name: 'admin', domainName: 'Default' },
+    tls: { verify: true },
+    sources: {},
   }
 }
 

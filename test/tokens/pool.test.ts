@@ -97,7 +97,18 @@ describe('issueTokens writes the pool as tokens arrive', () => {
       },
     })
     expect(Object.keys(r).sort()).toEqual(
-      ['version', 'kind', 'issued', 'failed', 'durationMs', 'ratePerSec', 'file', 'interrupted'].sort(),
+      [
+        'version',
+        'kind',
+        'issued',
+        'failed',
+        'durationMs',
+        'ratePerSec',
+        'file',
+        'method',
+        'caller',
+        'interrupted',
+      ].sort(),
     )
     expect(r).toMatchObject({
       version: 1,
@@ -105,6 +116,8 @@ describe('issueTokens writes the pool as tokens arrive', () => {
       issued: 25,
       failed: 0,
       file: p,
+      method: 'token',
+      caller: 'password',
       interrupted: false,
     })
     expect(seen.length).toBeGreaterThan(0)

@@ -159,16 +159,16 @@ describe('revoke-bulk on the lab', () => {
       OS_CLOUD: '',
       OS_CLIENT_CONFIG_FILE: '',
       OS_AUTH_URL: session.client.base,
-      OS_USERNAME: session.settings.username,
+      OS_USERNAME: 'admin',
       OS_PASSWORD: 'definitely-not-the-password',
-      OS_PROJECT_NAME: session.settings.projectName,
-      OS_USER_DOMAIN_NAME: session.settings.userDomainName,
-      OS_PROJECT_DOMAIN_NAME: session.settings.projectDomainName,
+      OS_PROJECT_NAME: 'admin',
+      OS_USER_DOMAIN_NAME: 'Default',
+      OS_PROJECT_DOMAIN_NAME: 'Default',
     }
     const pool = tmp.path('wrong.jsonl')
     const r = await runCli(['tokens', 'issue', '--count', '5', '--out', pool], { env })
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^Error: Keystone rejected the credentials of user "admin" \(401/m)
+    expect(r.stderr).toMatch(/^Error: Keystone rejected the credentials of user "admin"[^\n]* \(401/m)
     expect(r.stderr).toMatch(/^Hint: /m)
     expect(r.stderr).not.toContain('definitely-not-the-password')
     expect(existsSync(pool)).toBe(false)

@@ -116,7 +116,7 @@ describe('caller token renewal', () => {
     const err = await auth.refresh(0, new Error('401 on revoke')).catch((e) => e)
     expect(err.name).toBe('FatalRunError')
     expect(err.error.exitCode).toBe(2)
-    expect(err.message).toMatch(/no password to renew it: 401 on revoke/)
+    expect(err.message).toMatch(/no credential to renew it: 401 on revoke/)
   })
 })
 
@@ -383,7 +383,7 @@ describe('revoke-bulk against a local server with faults', () => {
       client: session.client,
       caller: session.caller,
       scope: session.scope,
-      settings: session.settings,
+      reauthenticate: session.reauthenticate,
     }
     fk.faults.failNext = 1
     const r = await revokeBulk({

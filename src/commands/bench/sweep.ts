@@ -5,7 +5,6 @@ import { resolveAuthOrLab } from '../../config/target.js'
 import { UsageError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
-import { readCaBundle } from '../../keystone/client.js'
 import { openSession } from '../../keystone/session.js'
 import { labRevocationStore } from '../../lab/revocations.js'
 import { labDirFlag } from '../../lab-flags.js'
@@ -81,6 +80,11 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
         'revocation event levels, ascending, e.g. 0,1000,10k,30000 (required, here or in --scenario)',
       helpGroup: 'SWEEP',
     }),
+    yes: Flags.boolean({
+      char: 'y',
+      description:
+        'do not ask for confirmation before revoking tokens on a non-loopback Keystone (through the API, without --seed-direct)',
+    }),
     'seed-direct': Flags.boolean({
       description: 'LAB ONLY: reach each level by inserting rows into the lab database instead of the API',
       helpGroup: 'SWEEP',
@@ -134,12 +138,20 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
         hint: `drop --seed-direct to raise the count through the API, or target the lab (no lab found in ${flags.dir} for that URL).`,
       })
     }
-    const ca = readCaBundle(auth.cacert)
+    if (!flags['seed-direct']) {
+      // through the API the sweep issues and revokes tokens to raise the count: the same guard as revoke-bulk
+      await this.confirmKeystoneChange(
+        auth.authUrl,
+        'issue and revoke tokens to raise the revocation event count',
+        flags.yes,
+      )
+    }
     const signal = this.interruptSignal()
     // many requests share this signal (token issue, revoke-bulk, every bench level)
     setMaxListeners(256, signal)
     const progress = this.progress()
     const session = await openSession(auth, {
+      warn: (m) => this.warnLine(m),
       timeoutMs: settings.timeoutMs,
       backendHeader: settings.backendHeader,
       connections: 8,
@@ -202,7 +214,7 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
             tokens: prepared.tokens,
           },
           {
-            ca,
+            tls: session.tls,
             signal,
             onProgress: (p) =>
               progress.update(`priming: ${p.completed}/${prepared.tokens.length} tokens validated once`),
@@ -254,7 +266,7 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
               runValidateBench(
                 { ...settings, url, callerToken: session.caller.token, tokens: prepared.tokens },
                 {
-                  ca,
+                  tls: session.tls,
                   signal: sig,
                   onProgress: (p) =>
                     progress.update(

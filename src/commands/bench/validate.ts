@@ -2,7 +2,6 @@ import { BaseCommand } from '../../base-command.js'
 import { resolveAuthOrLab } from '../../config/target.js'
 import { ExitCode } from '../../exit-codes.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
-import { readCaBundle } from '../../keystone/client.js'
 import { openSession } from '../../keystone/session.js'
 import { prepareValidateTokens } from '../../load/tokens.js'
 import { runValidateBench, validationUrl } from '../../load/validate.js'
@@ -62,8 +61,8 @@ export default class BenchValidate extends BaseCommand {
     const source = tokenSourceFromFlags(flags)
     const signal = this.interruptSignal()
     const auth = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
-    const ca = readCaBundle(auth.cacert)
     const session = await openSession(auth, {
+      warn: (m) => this.warnLine(m),
       timeoutMs: settings.timeoutMs,
       backendHeader: settings.backendHeader,
       connections: 8,
@@ -86,7 +85,7 @@ export default class BenchValidate extends BaseCommand {
       const url = validationUrl(session.client.base)
       const result = await runValidateBench(
         { ...settings, url, callerToken: session.caller.token, tokens: prepared.tokens },
-        { ca, signal, onProgress: (p) => progress.update(renderValidateProgress(p)) },
+        { tls: session.tls, signal, onProgress: (p) => progress.update(renderValidateProgress(p)) },
       )
       progress.done()
       if (flags.out) this.writeOutputFile(flags.out, `${JSON.stringify(result, null, 2)}\n`)

@@ -409,6 +409,7 @@ Faults: a wrong password, an unreachable server, a missing base DN or a size lim
       pageSize,
       timeoutMs: flags.timeout,
       concurrency: flags.concurrency,
+      warn: (m) => this.warnLine(m),
     })
   }
 }

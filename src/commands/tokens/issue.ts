@@ -78,7 +78,11 @@ password. Runs against the lab unless OS_* settings or --os-cloud name another c
     if (existsSync(out)) readPool(out)
     const settings = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
     const signal = this.interruptSignal()
-    const session = await openSession(settings, { timeoutMs: flags.timeout, connections: flags.concurrency })
+    const session = await openSession(settings, {
+      warn: (m) => this.warnLine(m),
+      timeoutMs: flags.timeout,
+      connections: flags.concurrency,
+    })
     const sink = this.progress()
     let last: BulkProgress | undefined
     try {
