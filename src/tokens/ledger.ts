@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  unlinkSync,
   writeSync,
 } from 'node:fs'
 import { homedir } from 'node:os'
@@ -200,7 +201,77 @@ export function readLedger(path: string): LedgerReplay {
   return replayLedger(text, path)
 }
 
-/** Appends ledger records, one write() of a whole line each; the file is 0600. */
+/** The start time of a process (field 22 of /proc/PID/stat), to tell a live holder from a reused PID. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * One writer per ledger: an exclusive lock file beside it (`LEDGER.lock`, 0600, holding the owner's PID and
+ * process start time), created with O_EXCL. A lock whose process is gone (killed, crashed) is stale and taken
+ * over; a live one refuses with exit 2 naming the PID.
+ */
+export class LedgerLock {
+  private constructor(readonly path: string) {}
+
+  static acquire(ledger: string): LedgerLock {
+    const path = `${ledger}.lock`
+    const mine = JSON.stringify({ pid: process.pid, start: processStart(process.pid) })
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fd = openSync(path, 'wx', 0o600)
+        writeSync(fd, mine)
+        closeSync(fd)
+        return new LedgerLock(path)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code !== 'EEXIST') {
+          throw new UsageError(`cannot lock ledger ${ledger}: ${code ?? err}`, {
+            hint: 'check that the ledger directory is writable.',
+          })
+        }
+      }
+      let holder: { pid?: number; start?: string } = {}
+      try {
+        holder = JSON.parse(readFileSync(path, 'utf8')) as typeof holder
+      } catch {
+        /* torn or empty: written by a process that died while writing it */
+      }
+      const alive = typeof holder.pid === 'number' && processStart(holder.pid) !== undefined
+      if (alive && processStart(holder.pid!) === holder.start) {
+        throw new UsageError(`ledger ${ledger} is in use by process ${holder.pid}`, {
+          code: 'LEDGER_LOCKED',
+          hint: `one run at a time per ledger: wait for process ${holder.pid} to finish (or stop it), then --resume.`,
+        })
+      }
+      // stale: its process is gone (or the PID now belongs to another process)
+      try {
+        unlinkSync(path)
+      } catch {
+        /* another run took it over first: try again */
+      }
+    }
+    throw new UsageError(`cannot lock ledger ${ledger}: another run keeps taking the lock`, {
+      code: 'LEDGER_LOCKED',
+      hint: 'one run at a time per ledger.',
+    })
+  }
+
+  release(): void {
+    try {
+      unlinkSync(this.path)
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Appends ledger records, one write() of a whole line each; the file is 0600. Holds the ledger's lock. */
 export class LedgerWriter {
   private fd: number
   private lastSync = 0
@@ -210,6 +281,7 @@ export class LedgerWriter {
   private constructor(
     readonly path: string,
     fd: number,
+    private readonly lock: LedgerLock,
   ) {
     this.fd = fd
   }
@@ -217,11 +289,13 @@ export class LedgerWriter {
   /** Start a new ledger (refuses to overwrite one). */
   static create(path: string, header: LedgerHeader): LedgerWriter {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    const lock = LedgerLock.acquire(path)
     let fd: number
     try {
       fd = openSync(path, 'wx', 0o600)
       fchmodSync(fd, 0o600)
     } catch (err) {
+      lock.release()
       const code = (err as NodeJS.ErrnoException).code
       throw new UsageError(
         code === 'EEXIST' ? `ledger ${path} already exists` : `cannot create ledger ${path}: ${code ?? err}`,
@@ -233,31 +307,35 @@ export class LedgerWriter {
         },
       )
     }
-    const w = new LedgerWriter(path, fd)
+    const w = new LedgerWriter(path, fd, lock)
     w.append(header)
     return w
   }
 
-  /** Reopen a ledger to continue it: cut off a torn last line first, so appends start on a line boundary. */
-  static resume(path: string, replay: LedgerReplay): LedgerWriter {
+  /**
+   * Reopen a ledger to continue it: cut off a torn last line first, so appends start on a line boundary.
+   * `replay` must be read under the lock (`LedgerLock.acquire` first), so two resumes cannot both act on it.
+   */
+  static resume(path: string, replay: LedgerReplay, lock: LedgerLock): LedgerWriter {
     let fd: number
     try {
       fd = openSync(path, 'r+', 0o600)
       fchmodSync(fd, 0o600)
     } catch (err) {
+      lock.release()
       throw new UsageError(`cannot open ledger ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
         hint: 'check the path and its permissions.',
       })
     }
     if (replay.torn) ftruncateSync(fd, replay.validBytes)
     closeSync(fd)
-    const w = new LedgerWriter(path, openSync(path, 'a', 0o600))
+    const w = new LedgerWriter(path, openSync(path, 'a', 0o600), lock)
     w.append({ type: 'resume', at: new Date().toISOString() })
     return w
   }
 
   append(r: LedgerRecord): void {
-    if (this.closed) return
+    if (this.closed || this.closing) return
     const buf = Buffer.from(`${JSON.stringify(r)}\n`)
     let off = 0
     while (off < buf.length) off += writeSync(this.fd, buf, off)
@@ -295,6 +373,8 @@ export class LedgerWriter {
   close(): void {
     if (this.closed || this.closing) return
     this.closing = true
+    // nothing is written after close, so another run may take the ledger while the last flush completes
+    this.lock.release()
     if (!this.syncing) this.finishClose()
   }
 }

@@ -1,9 +1,11 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import {
   type LedgerHeader,
+  LedgerLock,
   LedgerWriter,
   readLedger,
   replayLedger,
@@ -101,7 +103,7 @@ describe('LedgerWriter', () => {
     writeFileSync(p, `${JSON.stringify(header)}\n{"i":0,"s":"issued","token":"t0"}\n{"i":0,"s":"rev`, {
       mode: 0o644,
     })
-    const w = LedgerWriter.resume(p, readLedger(p))
+    const w = LedgerWriter.resume(p, readLedger(p), LedgerLock.acquire(p))
     w.append({ i: 0, s: 'revoked', status: 204 })
     w.close()
     const r = readLedger(p)
@@ -109,6 +111,45 @@ describe('LedgerWriter', () => {
     expect(r.resumes).toBe(1)
     expect(r.entries.get('0')?.state).toBe('revoked')
     expect(statSync(p).mode & 0o777).toBe(0o600)
+  })
+})
+
+describe('one writer per ledger', () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.rm())
+
+  it('a live holder refuses a second writer (exit 2, naming its PID); closing releases the lock', () => {
+    const p = tmp.path('locked.jsonl')
+    const w = LedgerWriter.create(p, header)
+    expect(statSync(`${p}.lock`).mode & 0o777).toBe(0o600)
+    const err = (() => {
+      try {
+        LedgerLock.acquire(p)
+      } catch (e) {
+        return e as UsageError
+      }
+    })()
+    expect(err).toBeInstanceOf(UsageError)
+    expect(err?.exitCode).toBe(2)
+    expect(err?.message).toBe(`ledger ${p} is in use by process ${process.pid}`)
+    w.close()
+    expect(existsSync(`${p}.lock`)).toBe(false)
+    LedgerLock.acquire(p).release()
+  })
+
+  it('takes over a stale lock: a dead PID, a reused PID (other start time), a torn lock file', () => {
+    const p = tmp.path('stale.jsonl')
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!
+    for (const content of [
+      JSON.stringify({ pid: dead, start: '1' }),
+      JSON.stringify({ pid: process.pid, start: 'not-my-start-time' }),
+      '{"pid":',
+    ]) {
+      writeFileSync(`${p}.lock`, content)
+      const lock = LedgerLock.acquire(p)
+      expect(JSON.parse(readFileSync(`${p}.lock`, 'utf8')).pid).toBe(process.pid)
+      lock.release()
+    }
   })
 })
 
@@ -146,6 +187,42 @@ describe('crash at any point, then resume', () => {
     }
     return cuts
   }
+
+  it('two resumes of one ledger at once: one runs, the other stops at once with exit 2 naming the holder', async () => {
+    const p = tmp.path('twice.jsonl')
+    const ac = new AbortController()
+    // a run interrupted after its first tokens, like a killed one
+    let seen = 0
+    await revokeBulk({
+      session,
+      count: N,
+      ledger: p,
+      concurrency: 2,
+      chunkSize: N,
+      progressIntervalMs: 0,
+      onProgress: () => {
+        if (++seen === 4) ac.abort()
+      },
+      signal: ac.signal,
+    })
+    const runs = await Promise.allSettled([
+      revokeBulk({ session, ledger: p, resume: true, concurrency: 2 }),
+      revokeBulk({ session, ledger: p, resume: true, concurrency: 2 }),
+    ])
+    const ok = runs.filter((r) => r.status === 'fulfilled')
+    const refused = runs.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    expect(ok).toHaveLength(1)
+    expect(refused).toHaveLength(1)
+    expect(refused[0]!.reason).toMatchObject({ exitCode: 2, code: 'LEDGER_LOCKED' })
+    expect(refused[0]!.reason.message).toMatch(new RegExp(`is in use by process ${process.pid}$`))
+    const after = readLedger(p)
+    expect(after.complete).toBe(true)
+    expect(after.entries.size).toBe(N)
+    // Keystone got exactly one revocation event per index (the bug: both resumes issued and revoked the rest)
+    expect(fk.events).toHaveLength(N)
+    expect(new Set(fk.events).size).toBe(N)
+    expect(existsSync(`${p}.lock`)).toBe(false)
+  })
 
   it('count mode: every issued token ends revoked, none is revoked twice, events rise by exactly one per token', async () => {
     const full = tmp.path('full.jsonl')
