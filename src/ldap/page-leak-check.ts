@@ -479,7 +479,16 @@ export async function runPageLeakCheck(opts: LeakCheckOptions): Promise<LeakChec
   const deciding: LeakVerdict[] = []
   for (const s of subjects) {
     const points = s.series.cleanPoints()
-    const j = judgeSeries(points, threshold)
+    const judged = judgeSeries(points, threshold)
+    // a process that exited mid-run is not judged a leak from its last samples (its end is not the run's)
+    const j =
+      s.gone && judged.verdict === 'leak'
+        ? {
+            ...judged,
+            verdict: 'inconclusive' as const,
+            note: 'its memory grew, but it exited before the end',
+          }
+        : judged
     const notes: string[] = []
     if (s.gone) notes.push(`${s.gone.why} at iteration ${s.gone.atIteration}; judged on the samples before`)
     const dirty = s.series.dirtyCount()

@@ -136,6 +136,18 @@ export function fitSlope(points: readonly Point[]): SlopeFit | undefined {
 /** Fewer clean samples than this give `inconclusive`. */
 export const MIN_SAMPLES = 5
 /**
+ * A `leak` needs at least this many clean samples (fewer can still say `no-leak`): with a handful of samples
+ * the interval of the slope is too easily fooled by a garbage collector's rhythm.
+ */
+export const MIN_LEAK_SAMPLES = 20
+/**
+ * A `leak` needs a real rise: the mean of the last quarter of the samples above the mean of the first quarter
+ * by at least this share of what the threshold predicts over the iterations between them, and by at least
+ * MIN_RISE_BYTES (below that, memory figures move by themselves: allocator pages, collector rhythm).
+ */
+export const MIN_RISE_FRACTION = 0.5
+export const MIN_RISE_BYTES = 64 * 1024
+/**
  * A leak must still grow at the end of the run: with this many samples the second half, and with
  * twice as many the last third, must not be confidently below the threshold.
  */
@@ -175,6 +187,21 @@ export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration
   const [lo, hi] = fit.ci95
   const thr = thresholdBytesPerIteration
   if (lo > thr) {
+    if (n < MIN_LEAK_SAMPLES) {
+      return {
+        ...base,
+        verdict: 'inconclusive',
+        note: `the slope says leak but only ${n} clean samples were taken (a leak needs ${MIN_LEAK_SAMPLES}): run more iterations or sample more often (--sample-every)`,
+      }
+    }
+    const rise = quarterRise(points)
+    if (rise.bytes < Math.max(MIN_RISE_FRACTION * thr * rise.iterations, MIN_RISE_BYTES)) {
+      return {
+        ...base,
+        verdict: 'inconclusive',
+        note: `the slope says leak but memory hardly rose from the start to the end (first quarter ${fmt(rise.startMean)}, last quarter ${fmt(rise.endMean)}; a leak must rise at least ${fmt(MIN_RISE_BYTES)}): run more iterations`,
+      }
+    }
     const tails: Array<[string, number]> = [['second-half', Math.floor(n / 2)]]
     if (n >= 2 * STEP_CHECK_MIN_SAMPLES) tails.push(['last-third', n - Math.ceil(n / 3)])
     for (const [label, from] of n >= STEP_CHECK_MIN_SAMPLES ? tails : []) {
@@ -195,6 +222,22 @@ export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration
     verdict: 'inconclusive',
     note: `the 95% interval [${fmt(lo)}, ${fmt(hi)}] per iteration straddles the threshold ${fmt(thr)}: run more iterations for a tighter interval`,
   }
+}
+
+/** The mean of the first and of the last quarter of the samples (at least one each) and the iterations between. */
+function quarterRise(points: readonly Point[]): {
+  startMean: number
+  endMean: number
+  bytes: number
+  iterations: number
+} {
+  const q = Math.max(1, Math.floor(points.length / 4))
+  const mean = (ps: readonly Point[], i: 0 | 1) => ps.reduce((a, p) => a + p[i], 0) / ps.length
+  const head = points.slice(0, q)
+  const tail = points.slice(points.length - q)
+  const startMean = mean(head, 1)
+  const endMean = mean(tail, 1)
+  return { startMean, endMean, bytes: endMean - startMean, iterations: mean(tail, 0) - mean(head, 0) }
 }
 
 /** The overall verdict of several subjects: any leak wins, then any inconclusive, else no-leak. */

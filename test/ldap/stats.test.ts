@@ -3,6 +3,7 @@ import {
   combineVerdicts,
   fitSlope,
   judgeSeries,
+  MIN_LEAK_SAMPLES,
   MIN_SAMPLES,
   type Point,
   studentTCdf,
@@ -182,6 +183,38 @@ describe('judgeSeries (threshold 1 KiB per iteration)', () => {
     )
     expect(j.verdict).toBe('inconclusive')
     expect(j.note).toMatch(/need 5/)
+  })
+
+  it('never calls a leak from fewer than MIN_LEAK_SAMPLES samples, however steep', () => {
+    const pts = series(MIN_LEAK_SAMPLES - 1, 1, (i) => 14 * MiB + i * 100 * KiB)
+    expect(fitSlope(pts)!.ci95[0]).toBeGreaterThan(KiB)
+    const j = judgeSeries(pts, KiB)
+    expect(j.verdict).toBe('inconclusive')
+    expect(j.note).toMatch(/a leak needs 20/)
+    // one more sample, and it is a leak
+    expect(
+      judgeSeries(
+        series(MIN_LEAK_SAMPLES, 1, (i) => 14 * MiB + i * 100 * KiB),
+        KiB,
+      ).verdict,
+    ).toBe('leak')
+  })
+
+  it('does not call a leak when memory hardly rose from start to end (the heap of a short run, issue 12 item 6)', () => {
+    // 24 samples 14.24 MiB at both ends (as printed), growing 1.5 KiB an iteration: a tight slope above 1 KiB,
+    // but 34 KiB in all, within what allocator pages and the collector move by themselves
+    const pts = series(24, 1, (i) => 14.24 * MiB + i * 1.5 * KiB)
+    expect(fitSlope(pts)!.ci95[0]).toBeGreaterThan(KiB)
+    const j = judgeSeries(pts, KiB)
+    expect(j.verdict).toBe('inconclusive')
+    expect(j.note).toMatch(/hardly rose from the start to the end/)
+    // the same slope over enough iterations rises well past the minimum: a leak
+    expect(
+      judgeSeries(
+        series(24, 10, (i) => 14.24 * MiB + i * 1.5 * KiB),
+        KiB,
+      ).verdict,
+    ).toBe('leak')
   })
 
   it('treats a shrinking series as no-leak', () => {
