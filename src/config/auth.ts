@@ -262,6 +262,20 @@ const BACKWARDS_PROJECT: Array<[string, string[]]> = [
 
 const SUPPORTED = Object.keys(PLUGINS)
 
+/** Keys of a cloud that are not auth options: written under auth by mistake, they break the client. */
+const CLOUD_LEVEL_KEYS = [
+  'auth_type',
+  'cacert',
+  'cert',
+  'key',
+  'verify',
+  'insecure',
+  'region_name',
+  'regions',
+  'interface',
+  'identity_api_version',
+]
+
 /** The keys whose values are secrets: never in a message. */
 const SECRET_KEYS = new Set(['password', 'application_credential_secret', 'token', 'auth_token'])
 
@@ -628,15 +642,18 @@ export function resolveAuth(inputs: AuthInputs): AuthSettings {
   for (const [k, e] of auth) {
     if (accepted.has(k)) continue
     const fromFile = e.src.includes('(cloud ')
-    const near = fromFile ? closest(k, [...accepted]) : undefined
+    const cloudLevel = CLOUD_LEVEL_KEYS.includes(k)
+    const near = fromFile && !cloudLevel ? closest(k, [...accepted]) : undefined
     throw new ConfigError(
       `${fromFile ? `unknown key "${k}" under auth` : `"${k}"`} (${e.src}) is not an option of auth type ${plugin.name}${
         near ? `; did you mean "${near}"?` : ''
       }`,
       {
-        hint: fromFile
-          ? `fix or remove the key (the openstack client refuses it too); ${plugin.name} takes ${plugin.options.map((o) => o.name).join(', ')}.`
-          : `unset it for auth type ${plugin.name} (the openstack client refuses it too).`,
+        hint: cloudLevel
+          ? `${k} belongs at the cloud level, beside "auth:", not under it (the openstack client refuses it too).`
+          : fromFile
+            ? `fix or remove the key (the openstack client refuses it too); ${plugin.name} takes ${plugin.options.map((o) => o.name).join(', ')}.`
+            : `unset it for auth type ${plugin.name} (the openstack client refuses it too).`,
       },
     )
   }

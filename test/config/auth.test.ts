@@ -200,6 +200,25 @@ describe('resolveAuth', () => {
     expect(call).toThrow(/unknown key "usernmae" under auth .* did you mean "username"/)
   })
 
+  it('says where a cloud-level key written under auth belongs', () => {
+    const call = () =>
+      resolveAuth({
+        flags: { osCloud: 'x' },
+        env: {},
+        readFile: files({
+          '/w/clouds.yaml':
+            'clouds:\n  x:\n    auth:\n      auth_url: http://h/v3\n      user_id: u\n      cacert: /ca.pem\n',
+        }),
+        ...base,
+      })
+    expect(call).toThrow(/unknown key "cacert" under auth/)
+    try {
+      call()
+    } catch (e) {
+      expect((e as ConfigError).hint).toMatch(/cacert belongs at the cloud level, beside "auth:"/)
+    }
+  })
+
   it('refuses an auth type idtool does not speak, naming it', () => {
     const call = (t: string) => () =>
       resolveAuth({
