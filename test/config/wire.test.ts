@@ -20,7 +20,7 @@ const HAVE_CLIENT = existsSync(OPENSTACK)
 
 interface WireCase {
   id: string
-  /** files under the case root; `{url}` is replaced by the case's auth URL */
+  /** files under the case root; `{url}` is replaced by the case's auth URL (and `{dir}` in env by the root) */
   files?: Record<string, string>
   env: Record<string, string>
 }
@@ -33,6 +33,19 @@ const CASES: WireCase[] = [
         'clouds:\n  c:\n    identity_api_version: 3\n    auth:\n      auth_url: {url}\n      username: admin\n      password: pw-1\n      project_name: admin\n',
     },
     env: { OS_CLOUD: 'c' },
+  },
+  {
+    id: "the lab's layout: OS_CLIENT_CONFIG_FILE and OS_CLIENT_SECURE_FILE side by side, password in secure.yaml",
+    files: {
+      'lab/clouds.yaml':
+        'clouds:\n  idtool-lab:\n    auth:\n      auth_url: {url}\n      username: admin\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n    identity_api_version: 3\n    interface: public\n',
+      'lab/secure.yaml': 'clouds:\n  idtool-lab:\n    auth:\n      password: pw-lab\n',
+    },
+    env: {
+      OS_CLOUD: 'idtool-lab',
+      OS_CLIENT_CONFIG_FILE: '{dir}/lab/clouds.yaml',
+      OS_CLIENT_SECURE_FILE: '{dir}/lab/secure.yaml',
+    },
   },
   {
     id: 'password by user id, project by id (OS_* only)',
@@ -210,7 +223,7 @@ beforeAll(async () => {
       writeFileSync(p, text.replaceAll('{url}', url), { mode: 0o600 })
     }
     const env: Record<string, string> = { HOME: join(dir, 'home') }
-    for (const [k, v] of Object.entries(c.env)) env[k] = v.replaceAll('{url}', url)
+    for (const [k, v] of Object.entries(c.env)) env[k] = v.replaceAll('{url}', url).replaceAll('{dir}', dir)
     recorded.set(key, { bodies: [], gets: [] })
     prepared.set(c.id, { key, dir, env })
   })
