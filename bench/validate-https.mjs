@@ -455,7 +455,8 @@ async function throughput(url) {
     '   process.cpuUsage() around the measured run, after a 1 s warm-up run); req per CPU-second = 1e6 / that',
   )
   // requests per CPU-second (1e6 / µs per request of the best round): what the tool would reach with the
-  // core to itself; below its req/s when the round's CPU went partly to fixed costs (startup, connecting)
+  // core to itself and a target that keeps up; above its req/s when the tool waited (for the target, or for
+  // core 0 while another process ran there)
   const cpuUs = Object.fromEntries(
     Object.entries(tp).map(([k, v]) => [k, v.length ? cpuPer(bestRound(v)) : Number.NaN]),
   )
