@@ -1,22 +1,7 @@
 import { Flags } from '@oclif/core'
 import { UsageError } from '../errors.js'
-import { parseDuration } from '../flags.js'
+import { durationFlag, durationOrZeroFlag, MAX_DURATION_MS, parseDuration } from '../flags.js'
 import { OPEN_MODEL_DEFAULT_CONNECTIONS, type ValidateBenchSettings } from './validate.js'
-
-/**
- * A duration flag (value in ms) that hands a malformed value on as the raw text, so that
- * `validateSettingsFromFlags` reports it as a one-line usage error (oclif would wrap a parse error in a
- * multi-line message).
- */
-const durationFlag = Flags.custom<number | string>({
-  parse: async (input) => {
-    try {
-      return parseDuration(input)
-    } catch {
-      return input
-    }
-  },
-})
 
 /**
  * The settings of `idtool bench validate`, as oclif flags. Scenario files (`idtool run`) and
@@ -84,7 +69,7 @@ export const benchValidateFlags = {
   }),
   'http-client': Flags.string({
     description:
-      "the engine's HTTP client: auto = idtool's lean HTTP/1.1 client for http://, undici for https://; undici = undici for both",
+      "the engine's HTTP client: auto = idtool's lean HTTP/1.1 client (http:// and https://, TLS sessions resumed on new connections); undici = undici",
     options: ['auto', 'undici'],
     default: 'auto',
     helpGroup: 'LOAD',
@@ -100,7 +85,7 @@ export const benchValidateFlags = {
     defaultHelp: async () => '30s',
     helpGroup: 'LOAD',
   }),
-  warmup: durationFlag({
+  warmup: durationOrZeroFlag({
     description: 'run this long before measuring (reported apart), e.g. 5s',
     default: 0,
     defaultHelp: async () => 'none',
@@ -150,7 +135,10 @@ const DEFAULT_DURATION_MS = 10_000
 function ms(v: number | string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined
   if (typeof v === 'number') {
-    if (!Number.isFinite(v) || v < 0) throw new UsageError(`--${name} must be a duration >= 0`)
+    if (!Number.isFinite(v) || v < 0 || v > MAX_DURATION_MS)
+      throw new UsageError(`--${name} must be a duration from 0 to ${MAX_DURATION_MS} ms`, {
+        hint: 'e.g. 500ms, 30s, 2m, 1h.',
+      })
     return v
   }
   try {
@@ -182,7 +170,8 @@ export function validateSettingsFromFlags(f: BenchValidateFlagValues): ValidateB
   }
   const requests = positiveInt(f.requests, 'requests')
   let durationMs = ms(f.duration, 'duration')
-  if (durationMs !== undefined && durationMs <= 0) throw new UsageError('--duration must be above 0')
+  if (durationMs !== undefined && durationMs <= 0)
+    throw new UsageError('--duration must be above 0', { hint: 'e.g. --duration 30s, or --requests N.' })
   if (requests === undefined && durationMs === undefined) durationMs = DEFAULT_DURATION_MS
   const model = rate !== undefined ? 'open' : 'closed'
   const c = model === 'closed' ? (concurrency ?? 1) : null
@@ -193,7 +182,7 @@ export function validateSettingsFromFlags(f: BenchValidateFlagValues): ValidateB
     throw new UsageError(`--http-method must be GET or HEAD (got ${f['http-method']})`)
   const httpMethod: 'GET' | 'HEAD' = method
   const timeoutMs = ms(f.timeout, 'timeout') ?? 30_000
-  if (timeoutMs <= 0) throw new UsageError('--timeout must be above 0')
+  if (timeoutMs <= 0) throw new UsageError('--timeout must be above 0', { hint: 'e.g. --timeout 10s.' })
   const client = f['http-client'] ?? 'auto'
   if (client !== 'auto' && client !== 'undici')
     throw new UsageError(`--http-client must be auto or undici (got ${f['http-client']})`)
