@@ -114,18 +114,34 @@ export function osFlagInputs(f: OsFlagValues): OsFlagInputs {
 }
 
 /** Parse a duration like 30s, 500ms, 2m, 1h, or a bare number of seconds, into milliseconds. */
-export function parseDuration(text: string): number {
+export function parseDuration(text: string, opts: { allowZero?: boolean } = {}): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text)
   if (!m) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 30s, 2m, 1h)`)
   const n = Number(m[1])
   const unit = m[2] ?? 's'
   const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000
-  return Math.round(n * factor)
+  const ms = Math.round(n * factor)
+  if (ms === 0 && !opts.allowZero) throw new Error(`duration "${text}" must be above 0`)
+  if (ms > MAX_DURATION_MS)
+    throw new Error(`duration "${text}" is above the longest idtool can wait, ${MAX_DURATION_TEXT}`)
+  return ms
 }
 
-/** A duration flag whose value is milliseconds. */
+/**
+ * The longest duration idtool accepts: what one Node timer can wait (2^31 - 1 ms, about 24.8 days; a longer
+ * one fires after 1 ms with a TimeoutOverflowWarning).
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1
+const MAX_DURATION_TEXT = '596h (24 days)'
+
+/** A duration flag whose value is milliseconds, above 0 and at most MAX_DURATION_MS. */
 export const durationFlag = Flags.custom<number>({
   parse: async (input) => parseDuration(input),
+})
+
+/** A duration flag that may be 0 (e.g. "no warm-up"). */
+export const durationOrZeroFlag = Flags.custom<number>({
+  parse: async (input) => parseDuration(input, { allowZero: true }),
 })
 
 /** `--scenario FILE`: settings from a scenario file; flags typed on the command line win. */

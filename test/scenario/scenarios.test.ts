@@ -79,6 +79,32 @@ describe('idtool run: bad scenarios and settings exit 2 with file:line:key', () 
     )
   })
 
+  it('dry run applies the same duration checks as the run: bad, negative, zero and too long (issue 12 items 12, 16)', async () => {
+    for (const [value, why] of [
+      ['3 parsecs', 'invalid duration "3 parsecs"'],
+      ['-3s', 'invalid duration "-3s"'],
+      ['0s', 'duration "0s" must be above 0'],
+      ['99999999h', 'duration "99999999h" is above the longest idtool can wait'],
+    ]) {
+      const f = write(
+        'dur.yaml',
+        `command: bench validate\nsettings:\n  concurrency: 2\n  duration: ${value}\n`,
+      )
+      const r = await runCli(['run', f, '--dry-run'])
+      expect(r.code, value).toBe(2)
+      expect(r.stderr, value).toContain(`${f}:4:3: settings.duration: `)
+      expect(r.stderr, value).toContain(why)
+    }
+    // a warm-up of 0 is fine (no warm-up), a timeout of 597h is not
+    const ok = write('ok.yaml', 'command: bench validate\nsettings:\n  concurrency: 2\n  warmup: 0s\n')
+    expect((await runCli(['run', ok, '--dry-run'])).code).toBe(0)
+    const r = await runCli(['bench', 'validate', '--timeout', '597h', '--concurrency', '1'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /^Error: --timeout: duration "597h" is above the longest idtool can wait, 596h \(24 days\)$/m,
+    )
+  })
+
   it('names a bad value, an unknown command and a bad --set', async () => {
     const bad = write('bad.yaml', 'command: lab smoke\nsettings:\n  rounds: -1\n')
     let r = await runCli(['run', bad, '--dry-run'])
