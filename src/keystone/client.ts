@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events'
-import { readFileSync } from 'node:fs'
-import { Agent, type Dispatcher, request } from 'undici'
+import { type Dispatcher, request } from 'undici'
 import { keystoneV3Base } from '../config/auth.js'
-import { AuthError, ConfigError, connectionErrorFor, HttpError, IdtoolError } from '../errors.js'
+import type { TlsSettings } from '../config/settings.js'
+import { AuthError, HttpError, IdtoolError } from '../errors.js'
+import { explainConnectionError, type TlsConnectOptions } from '../http/tls.js'
 
 /**
  * The `scope` member of a token request, as Keystone takes it (`{project: {id}}`, `{project: {name, domain:
@@ -79,24 +80,18 @@ export interface KeystoneClientOptions {
   /** Response header naming the backend behind a load balancer (default `x-backend`). */
   backendHeader?: string
   signal?: AbortSignal
+  /** the TLS settings and connect options in use, to explain a failed connection (unknown CA, client certificate...) */
+  tls?: TlsSettings
+  connect?: TlsConnectOptions
 }
 
-/** Read a CA bundle (PEM) named by --os-cacert / OS_CACERT / clouds.yaml; undefined when none is named. */
-export function readCaBundle(path: string | undefined): string | undefined {
-  if (!path) return undefined
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`cannot read CA bundle ${path}: ${(err as Error).message}`, {
-      hint: 'pass a readable PEM file to --os-cacert / OS_CACERT.',
-    })
-  }
-}
-
-/** Create a dispatcher for Keystone calls, trusting `cacert` when given. */
-export function createKeystoneDispatcher(opts: { cacert?: string; connections?: number } = {}): Agent {
-  const ca = readCaBundle(opts.cacert)
-  return new Agent({ connections: opts.connections ?? 16, connect: ca ? { ca } : undefined })
+/** What to check when Keystone rejects the caller's credentials, by authentication method. */
+const REJECTED_HINTS: Record<string, string> = {
+  password:
+    'check OS_USERNAME / OS_PASSWORD (or the clouds.yaml / secure.yaml entry) and the user and project domains; `idtool config show` prints what was resolved.',
+  application_credential:
+    'check the application credential id (or name and user) and its secret (clouds.yaml / secure.yaml, OS_APPLICATION_CREDENTIAL_*); it may have expired or been deleted.',
+  token: 'the token (OS_TOKEN) has expired or was revoked, or the scope asked for is not one it may have.',
 }
 
 /** The body of a token answer (issue or validate), the parts idtool reads. */
@@ -154,8 +149,12 @@ export class KeystoneClient {
   private readonly timeoutMs: number
   private readonly backendHeader: string
   private readonly signal?: AbortSignal
+  private readonly tls?: TlsSettings
+  private readonly connect?: TlsConnectOptions
 
   constructor(opts: KeystoneClientOptions) {
+    this.tls = opts.tls
+    this.connect = opts.connect
     this.base = keystoneV3Base(opts.authUrl)
     this.dispatcher = opts.dispatcher
     this.timeoutMs = opts.timeoutMs ?? 30_000
@@ -188,7 +187,7 @@ export class KeystoneClient {
       })
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err
-      throw connectionErrorFor(url, err)
+      throw await explainConnectionError(url, err, { tls: this.tls, connect: this.connect })
     }
   }
 
@@ -218,7 +217,7 @@ export class KeystoneClient {
     const detail = await errorDetail(res.body)
     if (res.statusCode === 401) {
       throw new AuthError(`Keystone rejected the credentials of ${who} (401: ${detail || 'unauthorized'})`, {
-        hint: 'check the credentials (OS_PASSWORD, the application credential secret or OS_TOKEN, in the environment, clouds.yaml or secure.yaml) and the user and project domains; `idtool config show` prints what was resolved.',
+        hint: REJECTED_HINTS[String(body.auth.identity.methods)] ?? REJECTED_HINTS.password,
       })
     }
     if (res.statusCode === 403 && body.auth.identity.methods?.toString() === 'token') {

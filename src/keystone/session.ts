@@ -62,6 +62,8 @@ export async function openSession(
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
     backendHeader: opts.backendHeader,
+    tls: settings.tls,
+    connect: tls,
   })
   const reauthenticate =
     settings.credential.type === 'token'

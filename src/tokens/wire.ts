@@ -135,8 +135,7 @@ export class TokenWire {
     const last = this.lastBody
     if (last && last.caller === caller && last.scope === scope) return last.body
     const auth: Record<string, unknown> = { identity: { methods: ['token'], token: { id: caller } } }
-    if (scope)
-      auth.scope = { project: { name: scope.projectName, domain: { name: scope.projectDomainName } } }
+    if (scope) auth.scope = scope
     const body = JSON.stringify({ auth })
     this.lastBody = { caller, scope, body }
     return body

@@ -16,6 +16,8 @@ const env = (password = FAKE_PASSWORD) => ({
   OS_USERNAME: 'admin',
   OS_PASSWORD: password,
   OS_PROJECT_NAME: 'admin',
+  OS_USER_DOMAIN_NAME: 'Default',
+  OS_PROJECT_DOMAIN_NAME: 'Default',
   XDG_STATE_HOME: tmp.path('state'),
 })
 beforeAll(async () => {

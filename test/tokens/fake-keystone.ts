@@ -119,7 +119,18 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
         }
       }
       if (url.pathname === '/v3/auth/tokens' && req.method === 'POST') {
-        const id = JSON.parse(req.body).auth.identity
+        const { identity: id, scope } = JSON.parse(req.body).auth
+        // as Keystone's schema: a project scope names the project by id, or by name with its domain
+        const project = scope?.project
+        if (project && !project.id && !(project.name && (project.domain?.id || project.domain?.name))) {
+          json(res, 400, {
+            error: {
+              code: 400,
+              message: 'Invalid input for field scope/project: id or name must be present.',
+            },
+          })
+          return
+        }
         let caller = false
         if (id.methods[0] === 'password') {
           fk.passwordAuths++
