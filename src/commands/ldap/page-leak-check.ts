@@ -6,14 +6,7 @@ import { resolveAuthOrLab } from '../../config/target.js'
 import { UsageError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
 import { durationFlag, osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
-import {
-  defaultLabDir,
-  LAB_BIND_DN,
-  LAB_CLOUD,
-  LAB_LDAP_DOMAIN,
-  LAB_USERS_DN,
-  labPaths,
-} from '../../lab/layout.js'
+import { defaultLabDir, LAB_BIND_DN, LAB_LDAP_DOMAIN, LAB_USERS_DN, labPaths } from '../../lab/layout.js'
 import { LDAP_URL } from '../../lab/slapd.js'
 import { keystoneTarget, pageSizeFromDomainConfig } from '../../ldap/keystone-target.js'
 import { procAvailable } from '../../ldap/memory.js'
@@ -24,6 +17,7 @@ import { decodeHistogram, toHgrm } from '../../metrics/histogram.js'
 import { renderLeakTable } from '../../report/leak.js'
 import type { PageLeakCheckResult } from '../../results/types.js'
 import { applyScenarioFlag } from '../../scenario/index.js'
+import { isLabTarget } from '../../sweep/lab-target.js'
 import { formatMs } from '../../ui/progress.js'
 
 const DEFAULT_ITERATIONS = 200
@@ -396,7 +390,7 @@ Faults: a wrong password, an unreachable server, a missing base DN or a size lim
   ): Promise<LeakTarget> {
     const settings = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
     const lab = labPaths(defaultLabDir())
-    const isLab = settings.cloud === LAB_CLOUD && settings.cloudsFile === lab.cloudsYaml
+    const isLab = isLabTarget(settings.authUrl, lab.dir)
     const domain = flags.domain ?? (isLab ? LAB_LDAP_DOMAIN : undefined)
     if (!domain)
       throw new UsageError('--domain is required with --keystone', { hint: 'name the LDAP-backed domain.' })
