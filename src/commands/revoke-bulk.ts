@@ -157,6 +157,7 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
         concurrency: flags.concurrency,
         rate: flags.rate,
         retry: { retries: flags.retries },
+        requestTimeoutMs: flags.timeout,
         countEvents: flags.events,
         signal,
         onProgress: (p) => {

@@ -18,6 +18,9 @@ export interface H1Answer {
 }
 
 class Pending implements H1Exchange {
+  /** when the request was made: its deadline counts from here (waiting for a connection and connecting included) */
+  readonly startedAt = performance.now()
+
   constructor(
     readonly method: string,
     readonly payload: Buffer,
@@ -39,8 +42,9 @@ class Pending implements H1Exchange {
  * `connections` sockets to one plain-HTTP origin, one request at a time on each (no pipelining), over the
  * shared lean connection core (src/http/h1.ts). It costs well under half of undici's client CPU per request
  * (~250 vs ~600 us on the lab under load), which matters when the client shares a small machine with Keystone.
- * Each request has a deadline (checked by one sweep timer, not a timer per request); an expired request
- * fails with UND_ERR_HEADERS_TIMEOUT, a dropped connection with ECONNRESET, both retryable.
+ * Each request has a deadline `timeoutMs` after it was made, whatever it waited for (a free connection, the
+ * connect, the answer), checked by one sweep timer, not a timer per request; an expired request fails with
+ * UND_ERR_HEADERS_TIMEOUT, a dropped connection with ECONNRESET, both retryable.
  * Idle sockets do not keep the process alive and are closed after `idleMs` (before a server's keep-alive
  * timeout would close them under a request).
  */
@@ -74,6 +78,7 @@ export class H1Pool implements H1Owner {
         return
       }
       this.queue.push(new Pending(method, payload, resolve, reject))
+      this.startSweeper()
       this.pump()
     })
   }
@@ -90,9 +95,9 @@ export class H1Pool implements H1Owner {
         if (this.all.size >= this.opts.connections) return
         c = new H1Connection(this.host, this.port, this, true)
         this.all.add(c)
-        this.startSweeper()
       }
-      c.send(this.queue.shift()!, this.opts.timeoutMs)
+      const p = this.queue.shift()!
+      c.send(p, this.remainingMs(p, now))
     }
   }
 
@@ -107,15 +112,27 @@ export class H1Pool implements H1Owner {
     this.all.delete(c)
     const i = this.idle.indexOf(c)
     if (i >= 0) this.idle.splice(i, 1)
-    if (!this.all.size) this.stopSweeper()
+    if (!this.all.size && !this.queue.length) this.stopSweeper()
     if (!this.closed) queueMicrotask(() => this.pump())
+  }
+
+  /** What is left of a request's timeout (0: none at all; at least 1 ms for a request already due). */
+  private remainingMs(p: Pending, now: number): number {
+    const t = this.opts.timeoutMs
+    return t > 0 ? Math.max(1, t - (now - p.startedAt)) : 0
   }
 
   private startSweeper(): void {
     if (this.sweeper || !(this.opts.timeoutMs > 0)) return
     this.sweeper = setInterval(() => {
       const now = performance.now()
-      for (const c of this.all) c.expire(now, this.opts.timeoutMs)
+      const t = this.opts.timeoutMs
+      for (const c of this.all) c.expire(now, t)
+      // a request still waiting for a connection has the same deadline
+      while (this.queue.length && now - this.queue[0]!.startedAt > t) {
+        this.queue.shift()!.onFailure(transportError('UND_ERR_HEADERS_TIMEOUT', `no answer within ${t} ms`))
+      }
+      if (!this.all.size && !this.queue.length) this.stopSweeper()
     }, sweepIntervalMs(this.opts.timeoutMs))
     this.sweeper.unref()
   }

@@ -31,6 +31,8 @@ export interface FakeKeystone {
     resetNext: number
     /** never answer the next N requests */
     stallNext: number
+    /** never answer the next N token-method issue requests (the password authentication still works) */
+    stallTokenMethod: number
     /** answer DELETE of these subject tokens with 403 */
     forbidden: Set<string>
     /** answer every n-th DELETE with 403 (0: never) */
@@ -70,6 +72,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
       failStatus: 503,
       resetNext: 0,
       stallNext: 0,
+      stallTokenMethod: 0,
       forbidden: new Set(),
       forbidEvery: 0,
       wrongPassword: false,
@@ -129,6 +132,13 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
               message: 'Invalid input for field scope/project: id or name must be present.',
             },
           })
+          return
+        }
+        if (id.methods[0] === 'token' && fk.faults.stallTokenMethod > 0) {
+          fk.faults.stallTokenMethod--
+          fk.inFlight--
+          await new Promise((r) => setTimeout(r, 5_000))
+          fk.inFlight++
           return
         }
         let caller = false
@@ -224,6 +234,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
       failStatus: 503,
       resetNext: 0,
       stallNext: 0,
+      stallTokenMethod: 0,
       forbidden: new Set(),
       forbidEvery: 0,
       wrongPassword: false,

@@ -95,6 +95,7 @@ password. Runs against the lab unless OS_* settings or --os-cloud name another c
         rate: flags.rate,
         project: flags.project,
         retry: { retries: flags.retries },
+        requestTimeoutMs: flags.timeout,
         signal,
         onProgress: (p) => {
           last = p
