@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { UsageError } from '../errors.js'
 import type { BenchValidateResult, GateResult } from '../results/types.js'
+import { checkResult } from '../results/validate.js'
 import { type Comparison, compareRuns, type RegressionSpec } from './compare.js'
 import { compare, type Threshold } from './expression.js'
 import { formatMetricValue, formatPct } from './format.js'
@@ -54,20 +55,10 @@ export function loadResultFile(file: string): LoadedResult {
       hint: 'give the JSON file a command saved with --out (or its --json output).',
     })
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data))
-    throw new UsageError(`${file} is not an idtool result (not a JSON object)`)
-  const obj = data as Record<string, unknown>
-  if ('error' in obj && !('kind' in obj))
-    throw new UsageError(`${file} holds an error, not a result`, {
-      hint: 'the run that wrote it failed; see its message.',
-    })
-  if (typeof obj.kind !== 'string')
-    throw new UsageError(`${file} is not an idtool result (no "kind" field)`, {
-      hint: 'give the JSON file a command saved with --out (or its --json output).',
-    })
-  if (obj.kind === 'gate')
+  const result = checkResult(data, file)
+  if (result.kind === 'gate')
     throw new UsageError(`${file} is a gate result: gate the results it judged instead`)
-  return { file, kind: obj.kind, result: obj }
+  return { file, kind: result.kind, result: result as unknown as Record<string, unknown> }
 }
 
 /** The one kind shared by every input and baseline; mixed kinds are unusable input (exit 2). */

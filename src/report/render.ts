@@ -8,6 +8,7 @@ import type {
   BenchValidateResult,
   PageLeakCheckResult,
 } from '../results/types.js'
+import { checkResult } from '../results/validate.js'
 import { renderBenchValidateTable } from './bench.js'
 import { renderGate } from './gate.js'
 import { renderHtml } from './html.js'
@@ -19,14 +20,7 @@ import { renderRevokeBulk, renderTokensIssue } from './tokens.js'
 export const REPORT_FORMATS = ['table', 'json', 'markdown', 'hgrm', 'html'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
 
-export const RESULT_KINDS = [
-  'bench.validate',
-  'bench.sweep',
-  'ldap.page-leak-check',
-  'revoke-bulk',
-  'tokens.issue',
-  'gate',
-] as const
+export { RESULT_KINDS } from '../results/validate.js'
 
 /** A result read from a file, with the name it is shown under. */
 export interface LoadedResult {
@@ -42,29 +36,7 @@ export function parseResult(text: string, source: string): AnyResult {
   } catch {
     throw new UsageError(`${source} is not JSON`, { hint: 'give a file saved with --out or --json.' })
   }
-  const v = value as { kind?: unknown; version?: unknown; error?: unknown }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) {
-    throw new UsageError(`${source} is not an idtool result (not a JSON object)`)
-  }
-  if (v.error && !v.kind) {
-    throw new UsageError(`${source} holds an error, not a result`, {
-      hint: 'the command that wrote it failed; run it again.',
-    })
-  }
-  if (typeof v.kind !== 'string' || !(RESULT_KINDS as readonly string[]).includes(v.kind)) {
-    throw new UsageError(`${source} is not an idtool result (kind ${JSON.stringify(v.kind ?? null)})`, {
-      hint: `known kinds: ${RESULT_KINDS.join(', ')}.`,
-    })
-  }
-  if (v.version !== 1) {
-    throw new UsageError(`${source}: ${v.kind} version ${JSON.stringify(v.version)} is not supported`, {
-      hint: 'this idtool reads version 1; use the idtool version that wrote the file.',
-    })
-  }
-  if (v.kind === 'bench.sweep' && !Array.isArray((v as { points?: unknown }).points)) {
-    throw new UsageError(`${source}: a bench.sweep result without points`)
-  }
-  return value as AnyResult
+  return checkResult(value, source)
 }
 
 /** Read and check a saved result file. */

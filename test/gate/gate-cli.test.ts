@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { GateResult } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
+import { leakResult } from '../report/fixtures.js'
 import { benchResult, latencies } from './fixtures.js'
 
 // Runs the built CLI: `npm run build` first.
@@ -83,7 +84,7 @@ describe('idtool gate', () => {
   })
 
   it('exits 2 for unusable input', async () => {
-    const leak = file('leak.json', { version: 1, kind: 'ldap.page-leak-check', verdict: 'no-leak' })
+    const leak = file('leak.json', leakResult())
     const notJson = file('bad.json', '{nope')
     const cases: Array<[string[], RegExp]> = [
       [['gate', join(dir, 'missing.json'), '-t', 'p99 < 1s'], /cannot read .*missing\.json: no such file/],

@@ -134,6 +134,8 @@ describe('parseResult', () => {
     expect(() => parseResult('{"kind":"other","version":1}', 'c.json')).toThrow(/kind "other"/)
     expect(() => parseResult('{"kind":"gate","version":2}', 'd.json')).toThrow(/version 2 is not supported/)
     expect(() => parseResult('{"error":{"message":"x"}}', 'e.json')).toThrow(/holds an error/)
-    expect(() => parseResult('{"kind":"bench.sweep","version":1}', 'f.json')).toThrow(/without points/)
+    expect(() => parseResult('{"kind":"bench.sweep","version":1}', 'f.json')).toThrow(
+      'f.json: startedAt: missing (expected a string)',
+    )
   })
 })

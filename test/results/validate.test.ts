@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { loadResultFile } from '../../src/gate/index.js'
+import { parseResult } from '../../src/report/render.js'
+import type { AnyResult } from '../../src/results/types.js'
+import { checkResult, RESULT_KINDS } from '../../src/results/validate.js'
+import { benchResult as gateBench, latencies } from '../gate/fixtures.js'
+import {
+  benchResult,
+  gateResult,
+  leakResult,
+  revokeResult,
+  sweepResult,
+  tokensResult,
+} from '../report/fixtures.js'
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T
+
+/** Every kind, as the commands write it (the test fixtures of report and gate). */
+const FIXTURES: Record<string, AnyResult> = {
+  'bench.validate': benchResult({ seed: 1, n: 300 }),
+  'bench.validate (open)': benchResult({ seed: 2, n: 300, model: 'open' }),
+  'bench.validate (gate fixture)': gateBench(latencies(200, 1)),
+  'bench.sweep': sweepResult({ label: 'x' }),
+  'ldap.page-leak-check': leakResult(),
+  'revoke-bulk': revokeResult(),
+  'tokens.issue': tokensResult(),
+  gate: gateResult(),
+}
+
+/** Fields a result may lack (optional in src/results/types.ts). */
+const OPTIONAL = new Set([
+  'httpClient',
+  'histogramUncorrected',
+  'mergedFrom',
+  'label',
+  'histograms',
+  'failures',
+  'method',
+  'methodNote',
+  'caller',
+])
+
+/** Delete the field at a dotted path ("points.2.rps") of a copy. */
+function without(value: unknown, path: string): unknown {
+  const copy = clone(value) as Record<string, unknown>
+  const parts = path.split('.')
+  let at: Record<string, unknown> = copy
+  for (const p of parts.slice(0, -1)) at = at[p] as Record<string, unknown>
+  delete at[parts.at(-1) as string]
+  return copy
+}
+
+describe('checkResult', () => {
+  it('accepts every kind as idtool writes it', () => {
+    for (const [name, r] of Object.entries(FIXTURES)) {
+      expect(() => checkResult(clone(r), `${name}.json`), name).not.toThrow()
+    }
+    expect(new Set(Object.values(FIXTURES).map((r) => r.kind))).toEqual(new Set(RESULT_KINDS))
+  })
+
+  it('refuses each kind without any one of its required top-level fields, naming file and field', () => {
+    let cases = 0
+    for (const [name, r] of Object.entries(FIXTURES)) {
+      for (const field of Object.keys(r)) {
+        if (field === 'kind' || field === 'version' || OPTIONAL.has(field)) continue
+        cases++
+        const thrown = (() => {
+          try {
+            checkResult(without(r, field), 'r.json')
+          } catch (err) {
+            return err as { message: string; exitCode: number; hint?: string }
+          }
+          return undefined
+        })()
+        expect(thrown, `${name} without ${field}`).toBeDefined()
+        expect(thrown?.exitCode).toBe(2)
+        expect(thrown?.message).toMatch(new RegExp(`^r\\.json: ${field}: missing \\(expected `))
+        expect(thrown?.hint).toMatch(/save it again with --out/)
+      }
+    }
+    expect(cases).toBeGreaterThan(60)
+  })
+
+  it('names nested fields by their path', () => {
+    const cases: Array<[AnyResult, string, string]> = [
+      [FIXTURES['bench.sweep']!, 'points.2.rps', 'r.json: points[2].rps: missing (expected a number)'],
+      [
+        FIXTURES['bench.sweep']!,
+        'points.1.result.throughput',
+        'r.json: points[1].result.throughput: missing (expected an object)',
+      ],
+      [FIXTURES['bench.validate']!, 'latencyMs.p99', 'r.json: latencyMs.p99: missing (expected a number)'],
+      [
+        FIXTURES['bench.validate']!,
+        'backends.ks2.count',
+        'r.json: backends.ks2.count: missing (expected a number)',
+      ],
+      [
+        FIXTURES['bench.validate']!,
+        'cold.latencyMs.p50',
+        'r.json: cold.latencyMs.p50: missing (expected a number)',
+      ],
+      [FIXTURES['bench.validate']!, 'requests.total', 'r.json: requests.total: missing (expected a number)'],
+      [
+        FIXTURES['ldap.page-leak-check']!,
+        'subjects.1.verdict',
+        'r.json: subjects[1].verdict: missing (expected one of "leak", "no-leak", "inconclusive")',
+      ],
+      [
+        FIXTURES['ldap.page-leak-check']!,
+        'latencyMs.search',
+        'r.json: latencyMs.search: missing (expected an object)',
+      ],
+      [
+        FIXTURES['revoke-bulk']!,
+        'failures.1.reason',
+        'r.json: failures[1].reason: missing (expected a string)',
+      ],
+      [FIXTURES.gate!, 'checks.0.passed', 'r.json: checks[0].passed: missing (expected true or false)'],
+    ]
+    for (const [r, path, message] of cases) {
+      expect(() => checkResult(without(r, path), 'r.json'), path).toThrow(message)
+    }
+  })
+
+  it('names wrong types with what was found', () => {
+    const r = clone(FIXTURES['bench.validate']!) as unknown as Record<string, Record<string, unknown>>
+    r.throughput!.rps = '213'
+    expect(() => checkResult(r, 'r.json')).toThrow(
+      'r.json: throughput.rps: expected a number, got a string ("213")',
+    )
+    const s = clone(FIXTURES['bench.sweep']!) as unknown as { points: unknown }
+    s.points = {}
+    expect(() => checkResult(s, 's.json')).toThrow(
+      's.json: points: expected an array of objects, got an object',
+    )
+    const t = clone(FIXTURES['bench.validate']!) as unknown as Record<string, unknown>
+    t.statusCodes = { '200': null }
+    expect(() => checkResult(t, 't.json')).toThrow('t.json: statusCodes["200"]: expected a number, got null')
+  })
+})
+
+describe('both loaders use it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idtool-validate-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  it('report (parseResult) and gate (loadResultFile) refuse the same file with the same line', () => {
+    const broken = without(FIXTURES['bench.sweep']!, 'points.2.rps')
+    const file = join(dir, 'r.json')
+    writeFileSync(file, JSON.stringify(broken))
+    const line = `${file}: points[2].rps: missing (expected a number)`
+    expect(() => parseResult(JSON.stringify(broken), file)).toThrow(line)
+    expect(() => loadResultFile(file)).toThrow(line)
+    writeFileSync(file, JSON.stringify(FIXTURES['bench.sweep']))
+    expect(loadResultFile(file).kind).toBe('bench.sweep')
+  })
+})
