@@ -27,7 +27,9 @@ pool written by \`idtool tokens issue\`. Every token's state (issued, revoked, f
 ledger (JSON Lines, mode 0600: it holds tokens) the moment it changes. --resume continues an interrupted or
 killed run from its ledger: nothing issued is left unrevoked and nothing is revoked twice (a token whose
 revocation was not yet recorded is sent again; Keystone answers 404 and creates no second event).
-revoke-bulk only ever revokes tokens it issued or that the given pool lists.
+revoke-bulk only ever revokes tokens it issued or that the given pool lists. A damaged ledger line stops
+--resume, naming the line; --skip-bad-lines continues without it, reports the dropped lines (stderr and the
+result's droppedLines), and still revokes a token whose damaged "issued" line can be read.
 
 "revoked" counts 204 answers (each a new revocation event); "skipped" counts tokens already revoked or expired
 (per the ledger or the pool) and 404 answers. Events are counted with GET /v3/OS-REVOKE/events (null when
@@ -56,6 +58,10 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
       command: '<%= config.bin %> <%= command.id %> --resume --ledger run.jsonl',
     },
     {
+      description: 'Continue a run whose ledger has a damaged line, without that line',
+      command: '<%= config.bin %> <%= command.id %> --resume --ledger run.jsonl --skip-bad-lines',
+    },
+    {
       description: 'A remote cloud, confirmed up front, result as JSON',
       command: '<%= config.bin %> <%= command.id %> --os-cloud staging --count 500 --yes --json',
     },
@@ -80,6 +86,12 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
         'with --resume the newest unfinished one there',
     }),
     resume: Flags.boolean({ description: 'continue the run recorded in the ledger' }),
+    'skip-bad-lines': Flags.boolean({
+      description:
+        'with --resume: leave out damaged ledger lines instead of refusing the ledger (every readable record ' +
+        'is kept; the dropped lines are reported and recorded in the ledger)',
+      dependsOn: ['resume'],
+    }),
     yes: Flags.boolean({
       char: 'y',
       description: 'do not ask for confirmation against a non-loopback Keystone',
@@ -153,6 +165,7 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
         pool: flags.from,
         ledger,
         resume: flags.resume,
+        skipBadLines: flags['skip-bad-lines'],
         method: flags.method as IssueMethod,
         concurrency: flags.concurrency,
         rate: flags.rate,

@@ -146,6 +146,10 @@ export interface RevokeBulkResult {
   methodNote?: string
   /** how the caller authenticated */
   caller?: 'password' | 'v3applicationcredential' | 'token'
+  /** damaged ledger lines a `--resume --skip-bad-lines` left out (1-based), when there were any */
+  droppedLines?: number[]
+  /** tokens read from the dropped lines and revoked all the same */
+  salvagedTokens?: number
   interrupted: boolean
 }
 

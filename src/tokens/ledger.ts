@@ -6,7 +6,6 @@ import {
   fdatasync,
   fdatasyncSync,
   ftruncateSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -15,8 +14,9 @@ import {
   writeSync,
 } from 'node:fs'
 import { homedir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { UsageError } from '../errors.js'
+import { makeDirs } from '../output-file.js'
 
 /**
  * The revoke-bulk ledger: an append-only JSON Lines file (mode 0600: it holds tokens) recording every state
@@ -27,6 +27,7 @@ import { UsageError } from '../errors.js'
  *   {"i":7,"s":"revoked","status":204,"at":"…"}       204: revoked now; 404: already invalid
  *   {"i":7,"s":"failed","stage":"revoke","reason":"…","at":"…"}
  *   {"type":"resume","at":"…"}  /  {"type":"end","at":"…","complete":true}
+ *   {"type":"dropped","lines":[51],"at":"…"}   damaged lines a `--resume --skip-bad-lines` left out
  *
  * In pool mode ("mode":"pool","pool":"/abs/path") records name a token by `k`, a hash of it, and hold no token.
  *
@@ -35,6 +36,10 @@ import { UsageError } from '../errors.js'
  * tokens are stateless, so nothing is left behind; (b) lose a "revoked" line: the resume revokes the token
  * again, Keystone answers 404 and no second revocation event is created; (c) tear the last line: replay
  * ignores it and the resume cuts it off before appending.
+ *
+ * A damaged complete line (a disk fault, an edit) stops a resume, naming the line; `--skip-bad-lines` replays
+ * every readable record without it, recovers the token of an "issued" record from the damaged text when
+ * one can be read there, and appends a "dropped" record naming the lines, so later resumes skip them too.
  */
 
 export interface LedgerHeader {
@@ -58,6 +63,7 @@ export type LedgerRecord =
   | LedgerHeader
   | { type: 'resume'; at: string }
   | { type: 'end'; at: string; complete: boolean; interrupted?: boolean }
+  | { type: 'dropped'; lines: number[]; at: string }
   | LedgerTokenRecord
 
 /** What the ledger says about one token. */
@@ -88,6 +94,18 @@ export interface LedgerReplay {
   resumes: number
   /** The last "end" record says nothing was left to do. */
   complete: boolean
+  /**
+   * Damaged lines (1-based) left out by this replay (`skipBadLines`); lines a "dropped" record of an earlier
+   * resume names are left out too, but not listed again.
+   */
+  dropped: number[]
+  /** Tokens read from the text of dropped "issued" lines, whose index had no token otherwise. */
+  salvaged: number
+}
+
+export interface ReplayOptions {
+  /** Leave out damaged complete lines instead of refusing the ledger (the header must still be readable). */
+  skipBadLines?: boolean
 }
 
 /** A short, stable, non-secret name for a token (pool-mode ledgers use it instead of the token). */
@@ -105,11 +123,20 @@ function isHeader(r: unknown): r is LedgerHeader {
   return Boolean(h) && h.type === 'run' && h.v === 1 && (h.mode === 'count' || h.mode === 'pool')
 }
 
+/** The index and token of a damaged "issued" line, when both can still be read in its text. */
+function salvageIssued(line: string): { i: number; token: string } | undefined {
+  if (!/"s"\s*:\s*"issued"/.test(line)) return undefined
+  const i = /"i"\s*:\s*(\d+)\s*[,}]/.exec(line)
+  const token = /"token"\s*:\s*"([A-Za-z0-9_-]{8,})"/.exec(line)
+  return i && token ? { i: Number(i[1]), token: token[1]! } : undefined
+}
+
 /**
  * Rebuild every token's state from the ledger text. Pure. Complete lines that are not valid records are an
- * error naming the line; an incomplete last line (a crash mid-write) is ignored and reported as `torn`.
+ * error naming the line (unless `skipBadLines`, or a "dropped" record names it); an incomplete last line (a
+ * crash mid-write) is ignored and reported as `torn`.
  */
-export function replayLedger(text: string, path = 'ledger'): LedgerReplay {
+export function replayLedger(text: string, path = 'ledger', opts: ReplayOptions = {}): LedgerReplay {
   const lastNl = text.lastIndexOf('\n')
   const complete = lastNl < 0 ? '' : text.slice(0, lastNl + 1)
   const torn = complete.length < text.length
@@ -119,10 +146,15 @@ export function replayLedger(text: string, path = 'ledger'): LedgerReplay {
   const entries = new Map<string, LedgerEntry>()
   let resumes = 0
   let done = false
-  const bad = (n: number, what: string) =>
+  const badHeader = (n: number, what: string) =>
     new UsageError(`${path}:${n}: ${what}`, {
       hint: 'this is not an idtool revoke-bulk ledger, or it was edited; pass another --ledger.',
     })
+  // damaged lines after a good header: the first one is the error, unless skipped or acknowledged
+  const damaged: Array<{ n: number; what: string; line: string }> = []
+  const acknowledged = new Set<number>()
+  class BadLine extends Error {}
+  const bad = (_n: number, what: string) => new BadLine(what)
   lines.forEach((line, idx) => {
     const n = idx + 1
     if (!line.trim()) return
@@ -130,14 +162,29 @@ export function replayLedger(text: string, path = 'ledger'): LedgerReplay {
     try {
       r = JSON.parse(line) as LedgerRecord
     } catch {
-      throw bad(n, 'not a JSON record')
+      if (!header) throw badHeader(n, 'not a JSON record')
+      damaged.push({ n, what: 'not a JSON record', line })
+      return
     }
     if (!header) {
-      if (!isHeader(r)) throw bad(n, 'the first record is not a revoke-bulk run header')
+      if (!isHeader(r)) throw badHeader(n, 'the first record is not a revoke-bulk run header')
       header = r
       return
     }
+    try {
+      apply(r, n)
+    } catch (err) {
+      if (!(err instanceof BadLine)) throw err
+      damaged.push({ n, what: err.message, line })
+    }
+  })
+  function apply(r: LedgerRecord, n: number): void {
+    if (r === null || typeof r !== 'object' || Array.isArray(r)) throw bad(n, 'not a JSON record')
     if ('type' in r) {
+      if (r.type === 'dropped') {
+        if (Array.isArray(r.lines)) for (const l of r.lines) if (typeof l === 'number') acknowledged.add(l)
+        return
+      }
       if (r.type === 'resume') resumes++
       if (r.type === 'end') done = r.complete
       else done = false
@@ -179,17 +226,51 @@ export function replayLedger(text: string, path = 'ledger'): LedgerReplay {
       default:
         throw bad(n, `unknown state "${(r as { s: string }).s}"`)
     }
-  })
+  }
   if (!header) {
     throw new UsageError(`${path} has no complete run header`, {
       hint: 'the run stopped before it started; start a new run instead of --resume.',
     })
   }
-  return { header, entries, validBytes: Buffer.byteLength(complete), torn, resumes, complete: done }
+  const fresh = damaged.filter((d) => !acknowledged.has(d.n))
+  if (fresh.length && !opts.skipBadLines) {
+    const d = fresh[0]!
+    const more =
+      fresh.length > 1 ? ` (and ${fresh.length - 1} more damaged line${fresh.length > 2 ? 's' : ''})` : ''
+    throw new UsageError(`${path}:${d.n}: ${d.what}${more}`, {
+      code: 'LEDGER_DAMAGED',
+      hint:
+        'the ledger has a damaged line; --resume --skip-bad-lines continues without it (every readable ' +
+        'record is kept and the dropped lines are reported).',
+    })
+  }
+  // a token whose "issued" line is damaged is still revoked when its text can be read
+  let salvaged = 0
+  for (const d of damaged) {
+    const s = salvageIssued(d.line)
+    if (!s || header.mode !== 'count') continue
+    const e = entries.get(String(s.i))
+    if (e?.token || e?.state === 'revoked') continue
+    entries.set(
+      String(s.i),
+      e ? { ...e, token: s.token } : { i: s.i, token: s.token, state: 'issued', revokedLines: 0 },
+    )
+    salvaged++
+  }
+  return {
+    header,
+    entries,
+    validBytes: Buffer.byteLength(complete),
+    torn,
+    resumes,
+    complete: done,
+    dropped: fresh.map((d) => d.n),
+    salvaged,
+  }
 }
 
 /** Read and replay a ledger file. */
-export function readLedger(path: string): LedgerReplay {
+export function readLedger(path: string, opts: ReplayOptions = {}): LedgerReplay {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -198,7 +279,7 @@ export function readLedger(path: string): LedgerReplay {
       hint: 'pass the --ledger of the run to resume.',
     })
   }
-  return replayLedger(text, path)
+  return replayLedger(text, path, opts)
 }
 
 /** The start time of a process (field 22 of /proc/PID/stat), to tell a live holder from a reused PID. */
@@ -288,7 +369,18 @@ export class LedgerWriter {
 
   /** Start a new ledger (refuses to overwrite one). */
   static create(path: string, header: LedgerHeader): LedgerWriter {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    const dir = dirname(path)
+    if (!existsSync(dir)) {
+      // idtool's own state directory is created (one level at a time: Node's recursive mkdir can loop
+      // forever); a directory the user named must exist, as for every output file
+      if (resolve(dir) !== resolve(defaultLedgerDir())) {
+        throw new UsageError(`--ledger ${path}: the directory ${dir} does not exist`, {
+          code: 'OUTPUT_PATH',
+          hint: `idtool does not create output directories: create it first (mkdir -p ${dir}) or choose another path.`,
+        })
+      }
+      makeDirs(dir, 0o700)
+    }
     const lock = LedgerLock.acquire(path)
     let fd: number
     try {
@@ -401,7 +493,8 @@ export function findResumableLedger(dir: string): string | undefined {
     .sort((a, b) => b.m - a.m)
   for (const { p } of files) {
     try {
-      if (!readLedger(p).complete) return p
+      // a damaged ledger is found too: resuming it then says how to continue (--skip-bad-lines)
+      if (!readLedger(p, { skipBadLines: true }).complete) return p
     } catch {
       /* not a ledger */
     }

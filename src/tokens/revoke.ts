@@ -33,6 +33,11 @@ export interface RevokeBulkOptions extends BulkCommonOptions {
   ledger: string
   /** Continue the run recorded in `ledger`: nothing issued is left unrevoked, nothing is revoked twice. */
   resume?: boolean
+  /**
+   * With `resume`: leave out damaged ledger lines instead of refusing the ledger; every readable record is
+   * kept, the dropped lines are reported (result, `onWarning`) and recorded in the ledger.
+   */
+  skipBadLines?: boolean
   /** How `count` mode issues tokens: `token` (default, fast) or `password`. */
   method?: IssueMethod
   /** Count revocation events before and after (default true); null in the result when not allowed. */
@@ -81,7 +86,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     // one writer per ledger: the lock is taken before the ledger is read, so two resumes cannot both act on it
     lock = LedgerLock.acquire(ledgerPath)
     try {
-      replay = readLedger(ledgerPath)
+      replay = readLedger(ledgerPath, { skipBadLines: opts.skipBadLines })
       header = replay.header
       checkResumable(header, opts, client.base, ledgerPath)
     } catch (err) {
@@ -120,6 +125,12 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
   const ledger =
     replay && lock ? LedgerWriter.resume(ledgerPath, replay, lock) : LedgerWriter.create(ledgerPath, header)
   const at = () => new Date(clock.wallNow()).toISOString()
+  const dropped = replay?.dropped ?? []
+  if (replay && dropped.length) {
+    // recorded, so later resumes of this ledger skip these lines without the flag
+    ledger.append({ type: 'dropped', lines: dropped, at: at() })
+    opts.onWarning?.(droppedWarning(ledgerPath, replay))
+  }
 
   const tally = new BulkTally(opts.maxConsecutiveFailures ?? 50)
   const { auth, ctx } = bulkCallContext(opts, tally, clock)
@@ -272,6 +283,10 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     caller: session.callerKind ?? 'password',
     interrupted,
   }
+  if (dropped.length) {
+    result.droppedLines = dropped
+    result.salvagedTokens = replay?.salvaged ?? 0
+  }
   if (tally.failures.length) result.failures = tally.failures
   return result
 
@@ -362,6 +377,26 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     await revokeAll(pending())
     return tally.failed === 0 && !opts.signal?.aborted
   }
+}
+
+/** What a resume with --skip-bad-lines left out, and what it means for the tokens. */
+function droppedWarning(path: string, replay: LedgerReplay): string {
+  const n = replay.dropped.length
+  const lines = replay.dropped.slice(0, 20).join(', ') + (n > 20 ? ', ...' : '')
+  let msg = `ledger ${path}: dropped ${n} damaged line${n === 1 ? '' : 's'} (line${n === 1 ? '' : 's'} ${lines})`
+  if (replay.header.mode === 'pool') {
+    msg += '; every token of the pool not recorded as revoked is sent again (404 for those already revoked)'
+  } else {
+    const lost = n - replay.salvaged
+    if (replay.salvaged)
+      msg += `; ${replay.salvaged} token${replay.salvaged === 1 ? '' : 's'} read from them will be revoked`
+    if (lost > 0) {
+      msg +=
+        `; a token recorded only on ${replay.salvaged ? 'the other' : 'a'} dropped line cannot be identified: ` +
+        'it stays valid until it expires (the run issues a new token for its index)'
+    }
+  }
+  return msg
 }
 
 function checkResumable(h: LedgerHeader, opts: RevokeBulkOptions, base: string, path: string): void {
