@@ -1,10 +1,9 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { isLoopbackUrl } from './config/auth.js'
-import { IdtoolError, toIdtoolError, UsageError } from './errors.js'
+import { toIdtoolError, UsageError } from './errors.js'
 import { ExitCode, type ExitCodeValue } from './exit-codes.js'
+import { checkOutputPaths, saveOutputs, writeOutputFileOrThrow } from './output-file.js'
 import { Progress, type ProgressSink, silentProgress } from './ui/progress.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -82,7 +81,8 @@ export abstract class BaseCommand extends Command {
 
   /** Set the process exit code for a completed run (the result is still printed). */
   setExitCode(code: ExitCodeValue): void {
-    process.exitCode = code
+    // an output file that could not be written outranks the run's own status (its result was saved elsewhere)
+    process.exitCode = this.outputsLost ? ExitCode.Runtime : code
   }
 
   /**
@@ -108,17 +108,40 @@ export abstract class BaseCommand extends Command {
     }
   }
 
-  /** Write a file, creating its directory; `secret` files are created 0600. */
+  /**
+   * Check, before any work, that output files can be written (their directory exists and is writable); exit 2
+   * at once naming the flag and the path. Output directories are never created.
+   */
+  checkOutputPaths(paths: Array<[label: string, path: string | undefined]>): void {
+    checkOutputPaths(paths)
+  }
+
+  /**
+   * Write a file atomically (temporary file + rename; `secret` files 0600); a failure is a FileSystemError
+   * (exit 1) naming the path. For commands that measure nothing (report, gate); runs use `saveRunOutputs`.
+   */
   writeOutputFile(path: string, content: string, opts: { secret?: boolean } = {}): void {
-    try {
-      mkdirSync(dirname(path), { recursive: true })
-      writeFileSync(path, content, { mode: opts.secret ? 0o600 : 0o644 })
-      if (opts.secret) chmodSync(path, 0o600)
-    } catch (err) {
-      throw new IdtoolError(`cannot write ${path}: ${(err as Error).message}`, {
-        exitCode: ExitCode.Usage,
-        hint: 'check the path and its permissions.',
-      })
+    writeOutputFileOrThrow(path, content, opts.secret ? 0o600 : 0o644)
+  }
+
+  private outputsLost = false
+
+  /**
+   * Save the files of a finished run; a file that cannot be written does not lose the run: it is reported,
+   * saved to a fallback file (or printed on stdout), and the command exits 1 whatever else happened.
+   */
+  saveRunOutputs(files: Array<{ path: string | undefined; content: () => string }>): void {
+    const failed = saveOutputs(
+      files.filter((f): f is { path: string; content: () => string } => f.path !== undefined),
+      {
+        json: this.jsonEnabled(),
+        stderr: (t) => process.stderr.write(t),
+        stdout: (t) => process.stdout.write(t),
+      },
+    )
+    if (failed.length) {
+      this.outputsLost = true
+      process.exitCode = ExitCode.Runtime
     }
   }
 

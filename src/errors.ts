@@ -1,3 +1,4 @@
+import { dirname } from 'node:path'
 import { ExitCode, type ExitCodeValue } from './exit-codes.js'
 
 /**
@@ -87,6 +88,100 @@ const NETWORK_CODES: Record<string, string> = {
   CERT_HAS_EXPIRED: 'TLS: certificate expired',
   CERT_NOT_YET_VALID: 'TLS: certificate not yet valid',
   ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: certificate does not match the host name',
+}
+
+/**
+ * errno codes of the local file system: never a "network error". Each with what it means; `fsErrorHint` says
+ * the fix.
+ */
+export const FS_CODES: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a component of the path is not a directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'file already exists',
+  EFBIG: 'file too large',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many symbolic links',
+  EBUSY: 'resource busy',
+}
+
+/** "no space left on device (ENOSPC)" for a file-system error, else the error's first line. */
+export function fsErrorText(err: unknown): string {
+  const code = (err as { code?: unknown })?.code
+  if (typeof code === 'string' && code in FS_CODES) return `${FS_CODES[code]} (${code})`
+  return ((err as Error)?.message ?? String(err)).split('\n')[0] ?? 'unknown error'
+}
+
+/** The usual fix of a file-system error on `path`. */
+export function fsErrorHint(err: unknown, path: string): string {
+  const code = (err as { code?: unknown })?.code
+  const dir = dirname(path)
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EFBIG':
+      return `free space on the file system of ${dir} (df -h ${dir}) or write elsewhere.`
+    case 'EROFS':
+      return `${dir} is on a read-only file system: write elsewhere.`
+    case 'EACCES':
+    case 'EPERM':
+      return `check the permissions of ${path} and ${dir}, or write elsewhere.`
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return `create the directory first (mkdir -p ${dir}) or choose another path.`
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'raise the open-file limit (ulimit -n) or lower the concurrency.'
+    default:
+      return `check ${path}, its directory and the file system it is on.`
+  }
+}
+
+/** A local file could not be read or written (full disk, read-only, permissions). Exit 1 unless said. */
+export class FileSystemError extends IdtoolError {
+  readonly path: string
+  constructor(
+    what: string,
+    path: string,
+    err: unknown,
+    opts: { hint?: string; exitCode?: ExitCodeValue } = {},
+  ) {
+    super(`${what} ${path}: ${fsErrorText(err)}`, {
+      code: 'FILESYSTEM',
+      exitCode: opts.exitCode ?? ExitCode.Runtime,
+      hint: opts.hint ?? fsErrorHint(err, path),
+      cause: err,
+    })
+    this.path = path
+  }
+}
+
+/** errno codes that only the file system gives (EACCES, EPERM, ENOENT... also come from sockets or spawn). */
+const FS_ONLY = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EFBIG',
+  'EISDIR',
+  'ENOTDIR',
+  'EIO',
+  'ENAMETOOLONG',
+  'ELOOP',
+])
+
+/** Whether an error is a local file-system failure: a file-system errno code, from a call on a path. */
+export function isFsError(err: unknown): err is NodeJS.ErrnoException {
+  const e = err as { code?: unknown; path?: unknown }
+  if (!e || typeof e.code !== 'string' || !(e.code in FS_CODES)) return false
+  return FS_ONLY.has(e.code) || typeof e.path === 'string'
 }
 
 /** Codes of TLS failures that Node does not list above: OpenSSL's (ERR_SSL_*) and Node's TLS layer's (ERR_TLS_*). */
@@ -558,6 +653,17 @@ export function toIdtoolError(err: unknown): IdtoolError {
       {},
       err,
     )
+  }
+  // a file-system failure no caller wrapped: named as such, with the path when Node gives it
+  if (isFsError(err)) {
+    const path = typeof err.path === 'string' ? err.path : undefined
+    return path
+      ? new FileSystemError(`cannot ${err.syscall ?? 'write'}`, path, err)
+      : new IdtoolError(`file-system error: ${fsErrorText(err)}`, {
+          code: 'FILESYSTEM',
+          hint: 'check the files idtool writes (--out, pools, ledgers) and the file systems they are on.',
+          cause: err,
+        })
   }
   if (e && typeof e.code === 'string' && errorCode(err)) {
     return new ConnectionError(`network error: ${NETWORK_CODES[e.code] ?? e.code}`, { cause: err })

@@ -110,6 +110,10 @@ ${GATE_METHOD_HELP}`
   async run(): Promise<GateResult> {
     const { argv, flags } = await this.parse(Gate)
     const files = argv as string[]
+    this.checkOutputPaths([
+      ['--junit', flags.junit],
+      ['--markdown', flags.markdown],
+    ])
     const inputs = files.map(loadResultFile)
     const baselines = (flags.baseline ?? []).map(loadResultFile)
     const thresholds: Threshold[] = []

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Args, type Command, type Config, Flags } from '@oclif/core'
@@ -171,53 +171,69 @@ ${GATE_METHOD_HELP}`
       return dry
     }
 
-    const outFile = explicitOut ?? join(mkdtempSync(join(tmpdir(), 'idtool-run-')), `${scenario.name}.json`)
-    const argv = [...baseArgv]
-    if (hasOutFlag) argv.push(`--out=${outFile}`)
-    if (this.argv.includes('--quiet') || this.argv.includes('-q')) argv.push('--quiet')
-    const json = this.jsonEnabled()
-    if (json) argv.push('--json')
-    this.info(
-      `running: ${[this.config.bin, ...scenario.command.split(' '), ...argv].map(shellQuote).join(' ')}`,
-    )
+    // output files are checked before the run: a bad path fails at once, not after it
+    this.checkOutputPaths([
+      ['--out', explicitOut],
+      ['--junit', flags.junit],
+      ['--markdown', flags.markdown],
+    ])
+    // without --out the result goes to a temporary directory, removed when run ends (also on failure)
+    const tempDir = explicitOut ? undefined : mkdtempSync(join(tmpdir(), 'idtool-run-'))
+    try {
+      const outFile = explicitOut ?? join(tempDir!, `${scenario.name}.json`)
+      const argv = [...baseArgv]
+      if (hasOutFlag) argv.push(`--out=${outFile}`)
+      if (this.argv.includes('--quiet') || this.argv.includes('-q')) argv.push('--quiet')
+      const json = this.jsonEnabled()
+      if (json) argv.push('--json')
+      this.info(
+        `running: ${[this.config.bin, ...scenario.command.split(' '), ...argv].map(shellQuote).join(' ')}`,
+      )
 
-    const mtimeBefore = existsSync(outFile) ? statSync(outFile).mtimeMs : null
-    const loadable =
-      json && gating ? withoutSuccessJson(target.loadable, target.commandClass) : target.loadable
-    const returned = await this.config.runCommand(target.id, argv, loadable)
-    const innerCode = typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0)
+      const mtimeBefore = existsSync(outFile) ? statSync(outFile).mtimeMs : null
+      const loadable =
+        json && gating ? withoutSuccessJson(target.loadable, target.commandClass) : target.loadable
+      const returned = await this.config.runCommand(target.id, argv, loadable)
+      const innerCode =
+        typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0)
 
-    if (returned === undefined && innerCode !== 0) return undefined // the command failed and said why
-    const written = existsSync(outFile) && statSync(outFile).mtimeMs !== mtimeBefore
-    let loaded: LoadedResult
-    if (hasOutFlag && written) {
-      loaded = loadResultFile(outFile)
-    } else if (
-      returned &&
-      typeof returned === 'object' &&
-      typeof (returned as { kind?: unknown }).kind === 'string'
-    ) {
-      this.writeOutputFile(outFile, `${JSON.stringify(returned, null, 2)}\n`)
-      loaded = loadResultFile(outFile)
-    } else {
-      if (innerCode !== 0) return undefined // the command failed and said why
-      throw new IdtoolError(`${scenario.command} did not produce a result to judge`, {
-        hint: 'run the command by hand with --json to see what it returns.',
-      })
+      if (returned === undefined && innerCode !== 0) return undefined // the command failed and said why
+      const written = existsSync(outFile) && statSync(outFile).mtimeMs !== mtimeBefore
+      let loaded: LoadedResult
+      if (hasOutFlag && written) {
+        loaded = loadResultFile(outFile)
+      } else if (
+        returned &&
+        typeof returned === 'object' &&
+        typeof (returned as { kind?: unknown }).kind === 'string'
+      ) {
+        this.writeOutputFile(outFile, `${JSON.stringify(returned, null, 2)}\n`)
+        loaded = loadResultFile(outFile)
+      } else {
+        if (innerCode !== 0) return undefined // the command failed and said why
+        throw new IdtoolError(`${scenario.command} did not produce a result to judge`, {
+          hint: 'run the command by hand with --json to see what it returns.',
+        })
+      }
+      const kept = explicitOut ? `result saved to ${outFile}` : 'result not kept (pass --out FILE to keep it)'
+      if (!gating) {
+        this.info(`${kept}; the scenario has no thresholds, nothing to judge`)
+        return json ? undefined : loaded.result
+      }
+      if (!explicitOut) this.info(kept)
+
+      const result = gate({ inputs: [loaded], baselines, thresholds, regressions })
+      const suiteName = `idtool run ${scenario.name}`
+      this.saveRunOutputs([
+        { path: flags.junit, content: () => renderJunit(result, { suiteName }) },
+        { path: flags.markdown, content: () => renderGateMarkdown(result, { title: suiteName }) },
+      ])
+      if (!json) this.log(renderGate(result))
+      if (innerCode === ExitCode.Interrupted) this.setExitCode(ExitCode.Interrupted)
+      else if (!result.passed) this.setExitCode(ExitCode.Threshold)
+      return result
+    } finally {
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true })
     }
-    if (!gating) {
-      this.info(`result saved to ${outFile}; the scenario has no thresholds, nothing to judge`)
-      return json ? undefined : loaded.result
-    }
-    if (!explicitOut) this.info(`result saved to ${outFile}`)
-
-    const result = gate({ inputs: [loaded], baselines, thresholds, regressions })
-    const suiteName = `idtool run ${scenario.name}`
-    if (flags.junit) this.writeOutputFile(flags.junit, renderJunit(result, { suiteName }))
-    if (flags.markdown) this.writeOutputFile(flags.markdown, renderGateMarkdown(result, { title: suiteName }))
-    if (!json) this.log(renderGate(result))
-    if (innerCode === ExitCode.Interrupted) this.setExitCode(ExitCode.Interrupted)
-    else if (!result.passed) this.setExitCode(ExitCode.Threshold)
-    return result
   }
 }

@@ -132,6 +132,11 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
       ...flags,
       'token-count': flags['token-count'] ?? (flags.tokens ? undefined : DEFAULT_TOKEN_COUNT),
     })
+    // output files are checked before any work: a bad path fails at once, not after the sweep
+    this.checkOutputPaths([
+      ['--out', flags.out],
+      ['--html', flags.html],
+    ])
     const auth = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
     if (flags['seed-direct'] && !isLabTarget(auth.authUrl, flags.dir)) {
       throw new UsageError(`--seed-direct works on the idtool lab only, and the target is ${auth.authUrl}`, {
@@ -296,13 +301,13 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
   }
 
   private save(result: BenchSweepResult, flags: { out?: string; html?: string; label?: string }): void {
-    if (flags.out) this.writeOutputFile(flags.out, `${JSON.stringify(result, null, 2)}\n`)
-    if (flags.html) {
-      const source = flags.out ?? flags.label ?? 'bench sweep'
-      this.writeOutputFile(
-        flags.html,
-        renderHtml([{ result, source }], { title: 'Validation against revocation events' }),
-      )
-    }
+    const source = flags.out ?? flags.label ?? 'bench sweep'
+    this.saveRunOutputs([
+      { path: flags.out, content: () => `${JSON.stringify(result, null, 2)}\n` },
+      {
+        path: flags.html,
+        content: () => renderHtml([{ result, source }], { title: 'Validation against revocation events' }),
+      },
+    ])
   }
 }

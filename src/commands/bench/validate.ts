@@ -59,6 +59,11 @@ export default class BenchValidate extends BaseCommand {
     const flags = await applyScenarioFlag(BenchValidate, 'bench:validate', parsed, metadata)
     const settings = validateSettingsFromFlags(flags)
     const source = tokenSourceFromFlags(flags)
+    // output files are checked before any work: a bad path fails at once, not after the run
+    this.checkOutputPaths([
+      ['--out', flags.out],
+      ['--hgrm', flags.hgrm],
+    ])
     const signal = this.interruptSignal()
     const auth = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
     const session = await openSession(auth, {
@@ -88,8 +93,10 @@ export default class BenchValidate extends BaseCommand {
         { tls: session.tls, signal, onProgress: (p) => progress.update(renderValidateProgress(p)) },
       )
       progress.done()
-      if (flags.out) this.writeOutputFile(flags.out, `${JSON.stringify(result, null, 2)}\n`)
-      if (flags.hgrm) this.writeOutputFile(flags.hgrm, toHgrm(decodeHistogram(result.histogram)))
+      this.saveRunOutputs([
+        { path: flags.out, content: () => `${JSON.stringify(result, null, 2)}\n` },
+        { path: flags.hgrm, content: () => toHgrm(decodeHistogram(result.histogram)) },
+      ])
       if (!this.jsonEnabled()) this.log(renderBenchValidateTable(result))
       if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
       else if (result.requests.ok < result.requests.total) this.setExitCode(ExitCode.Partial)

@@ -214,6 +214,12 @@ Faults: a wrong password, an unreachable server, a missing base DN or a size lim
       })
     }
 
+    // output files are checked before any work: a bad path fails at once, not after the run
+    this.checkOutputPaths([
+      ['--out', flags.out],
+      ['--hgrm', flags.hgrm && hgrmPaths(flags.hgrm).page],
+      ['--hgrm', flags.hgrm && hgrmPaths(flags.hgrm).search],
+    ])
     const target = flags.keystone ? await this.keystoneTarget(flags) : this.directTarget(flags)
     if (flags.keystone && pids.length === 0) {
       this.warnLine(
@@ -242,12 +248,19 @@ Faults: a wrong password, an unreachable server, a missing base DN or a size lim
     }).finally(() => progress.done())
     const result = run.result
 
-    if (flags.out) this.writeOutputFile(flags.out, `${JSON.stringify(result, null, 2)}\n`)
-    if (flags.hgrm && result.histograms) {
-      const base = flags.hgrm.replace(/\.hgrm$/, '')
-      this.writeOutputFile(`${base}-page.hgrm`, toHgrm(decodeHistogram(result.histograms.page)))
-      this.writeOutputFile(`${base}-search.hgrm`, toHgrm(decodeHistogram(result.histograms.search)))
-    }
+    const histograms = flags.hgrm ? result.histograms : undefined
+    this.saveRunOutputs([
+      { path: flags.out, content: () => `${JSON.stringify(result, null, 2)}\n` },
+      ...(histograms
+        ? [
+            { path: hgrmPaths(flags.hgrm!).page, content: () => toHgrm(decodeHistogram(histograms.page)) },
+            {
+              path: hgrmPaths(flags.hgrm!).search,
+              content: () => toHgrm(decodeHistogram(histograms.search)),
+            },
+          ]
+        : []),
+    ])
     if (!this.jsonEnabled()) this.log(renderLeakTable(result))
 
     if (this.interrupted) {
@@ -419,4 +432,10 @@ function progressLine(p: LeakProgress, mode: 'direct' | 'keystone'): string {
       : ` (${formatMs(p.elapsedMs)})`
   const last = p.lastSearchMs !== undefined ? `, last ${p.lastSearchMs.toFixed(1)} ms` : ''
   return `measuring ${p.done}${of} ${what}${time}, ${p.errors} errors${last}, memory every ${p.sampleEvery}`
+}
+
+/** The two files --hgrm FILE names: FILE-page.hgrm and FILE-search.hgrm. */
+function hgrmPaths(hgrm: string): { page: string; search: string } {
+  const base = hgrm.replace(/\.hgrm$/, '')
+  return { page: `${base}-page.hgrm`, search: `${base}-search.hgrm` }
 }

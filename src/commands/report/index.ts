@@ -68,6 +68,7 @@ export default class Report extends BaseCommand {
     const files = (argv as string[]).filter((a) => a.length > 0)
     if (files.length === 0)
       throw new UsageError('give at least one result file', { hint: 'e.g. idtool report bench.json' })
+    this.checkOutputPaths([['--out', flags.out]])
     const inputs: LoadedResult[] = files.map((f) => readResultFile(f))
     if (this.jsonEnabled()) return inputs.length === 1 ? inputs[0]!.result : inputs.map((i) => i.result)
     const text = renderResults(inputs, flags.format as ReportFormat, {

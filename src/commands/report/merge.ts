@@ -36,6 +36,7 @@ export default class ReportMerge extends BaseCommand {
     const { argv, flags } = await this.parse(ReportMerge)
     const files = (argv as string[]).filter((a) => a.length > 0)
     if (files.length === 0) throw new UsageError('give the result files to merge')
+    this.checkOutputPaths([['--out', flags.out]])
     const loaded = files.map((f) => readResultFile(f))
     const parts = loaded.map((l) => l.result) as BenchValidateResult[]
     const merged = mergeBenchResults(parts)
