@@ -23,8 +23,9 @@ export default class RevokeBulk extends BaseCommand {
     `Raises Keystone's revocation event count the fast way, for reproducing validation slowdowns.
 
 --count N issues N tokens and revokes them (in chunks of up to 5000); --from POOL.jsonl revokes the tokens of a
-pool written by \`idtool tokens issue\`. Every token's state (issued, revoked, failed with the reason) goes to a
-ledger (JSON Lines, mode 0600: it holds tokens) the moment it changes. --resume continues an interrupted or
+pool written by \`idtool tokens issue\` (an empty pool is refused, exit 2) and marks them revoked in it, so
+\`bench validate --tokens POOL\` then expects 404 for them. Every token's state (issued, revoked, failed with
+the reason) goes to a ledger (JSON Lines, mode 0600: it holds tokens) the moment it changes. --resume continues an interrupted or
 killed run from its ledger: nothing issued is left unrevoked and nothing is revoked twice (a token whose
 revocation was not yet recorded is sent again; Keystone answers 404 and creates no second event).
 revoke-bulk only ever revokes tokens it issued or that the given pool lists. A damaged ledger line stops

@@ -8,9 +8,10 @@ import {
   openSync,
   readFileSync,
   readSync,
-  writeSync,
 } from 'node:fs'
-import { UsageError } from '../errors.js'
+import { FileSystemError, fsErrorHint, fsErrorText, UsageError } from '../errors.js'
+import { appendWhole } from '../output-file.js'
+import { FatalRunError } from './runner.js'
 
 /**
  * A token pool file: JSON Lines, one token a line, created 0600 and appended as tokens arrive, so a crash
@@ -78,19 +79,27 @@ export class PoolWriter {
       this.fd = openSync(path, opts.truncate ? 'w' : 'a', 0o600)
       fchmodSync(this.fd, 0o600)
     } catch (err) {
-      throw new UsageError(
-        `cannot write token pool ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-        {
-          hint: 'check the path and its permissions.',
-        },
-      )
+      throw new UsageError(`cannot write token pool ${path}: ${fsErrorText(err)}`, {
+        hint: fsErrorHint(err, path),
+      })
     }
   }
 
+  /**
+   * Append one record. A failed write (full or read-only disk) leaves no torn line and stops the run at once
+   * (a FatalRunError holding a FileSystemError that names the pool and the fix): the records written so far
+   * stay valid.
+   */
   append(entry: PoolEntry): void {
-    const buf = Buffer.from(`${JSON.stringify(entry)}\n`)
-    let off = 0
-    while (off < buf.length) off += writeSync(this.fd, buf, off)
+    try {
+      appendWhole(this.fd, Buffer.from(`${JSON.stringify(entry)}\n`))
+    } catch (err) {
+      throw new FatalRunError(
+        new FileSystemError('cannot write token pool', this.path, err, {
+          hint: `${fsErrorHint(err, this.path)} The tokens recorded before are kept in it.`,
+        }),
+      )
+    }
   }
 
   close(): void {
@@ -147,6 +156,20 @@ function dropTornTail(path: string): void {
     }
   } finally {
     closeSync(fd)
+  }
+}
+
+/**
+ * Record that `tokens` of the pool at `path` are revoked: one state record each, appended (later lines win
+ * on read), so validation expects 404 for them. Nothing is written for an empty list.
+ */
+export function markRevoked(path: string, tokens: readonly string[]): void {
+  if (!tokens.length) return
+  const w = new PoolWriter(path)
+  try {
+    for (const token of tokens) w.append({ token, state: 'revoked' })
+  } finally {
+    w.close()
   }
 }
 

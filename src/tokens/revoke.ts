@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { HttpError, IdtoolError, toIdtoolError, UsageError } from '../errors.js'
+import { ForbiddenWatch, forbiddenReason, forbiddenRunError, isForbidden } from '../keystone/policy.js'
 import type { RevokeBulkResult } from '../results/types.js'
 import { callWithRetry, failureReason } from './caller.js'
 import {
@@ -20,9 +21,12 @@ import {
   readLedger,
   tokenKey,
 } from './ledger.js'
-import { readPool } from './pool.js'
+import { markRevoked, readPool } from './pool.js'
 import { type BulkProgress, etaMs, perSec, throttle } from './progress.js'
 import { FatalRunError, RunAborted, runBounded, systemClock } from './runner.js'
+
+/** A run stops (exit 2, the policy named) when its first this many revocation answers are all 403. */
+export const FORBIDDEN_PROBE = 20
 
 export interface RevokeBulkOptions extends BulkCommonOptions {
   /** Issue this many tokens and revoke them (exclusive with `pool`; taken from the ledger on resume). */
@@ -122,6 +126,12 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     lock?.release()
     throw err
   }
+  if (poolEntries && !poolEntries.length) {
+    lock?.release()
+    throw new UsageError(`pool ${header.pool} holds no tokens`, {
+      hint: 'fill it with `idtool tokens issue --count N --out POOL.jsonl`, or pass another --from.',
+    })
+  }
   const ledger =
     replay && lock ? LedgerWriter.resume(ledgerPath, replay, lock) : LedgerWriter.create(ledgerPath, header)
   const at = () => new Date(clock.wallNow()).toISOString()
@@ -174,7 +184,10 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     opts.progressIntervalMs ?? 100,
     clock.now,
   )
-  const stop = () => tally.tripped
+  // a caller the policy does not allow gets a 403 for every token: stop after the first answers and name
+  // the rule (a --resume with the same caller would get the same answers)
+  const forbidden = new ForbiddenWatch(FORBIDDEN_PROBE)
+  const stop = () => tally.tripped || forbidden.tripped
 
   const countEvents = async (): Promise<number | null> => {
     if (opts.countEvents === false) return null
@@ -184,8 +197,9 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     } catch (err) {
       if (err instanceof RunAborted || opts.signal?.aborted) return null
       if (err instanceof FatalRunError) throw err
-      const why =
-        err instanceof HttpError && err.status === 403 ? 'not allowed for this user' : failureReason(err)
+      const why = isForbidden(err)
+        ? '403: the caller lacks Keystone policy identity:list_revoke_events'
+        : failureReason(err)
       opts.onWarning?.(`cannot count revocation events (${why}); reporting null`)
       return null
     }
@@ -198,12 +212,14 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
       )
       ledger.append({ i: p.i, ...(p.k ? { k: p.k } : {}), s: 'revoked', status: value.status, at: at() })
       answered++
+      forbidden.see(value.status)
       if (value.status === 204) tally.revoked++
       else tally.skipped++
       tally.ok()
     } catch (err) {
       if (err instanceof RunAborted || err instanceof FatalRunError) throw err
-      const reason = failureReason(err)
+      if (err instanceof HttpError) forbidden.see(err.status)
+      const reason = isForbidden(err) ? forbiddenReason('revoke') : failureReason(err)
       ledger.append({ i: p.i, ...(p.k ? { k: p.k } : {}), s: 'failed', stage: 'revoke', reason, at: at() })
       tally.fail(p.i, 'revoke', reason)
     }
@@ -256,6 +272,14 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
       })
     }
     throw e
+  }
+  if (forbidden.allForbidden && !opts.signal?.aborted) {
+    finishLedger(false)
+    throw forbiddenRunError(
+      'revoke',
+      forbidden.forbidden,
+      `Then --resume --ledger ${ledgerPath} revokes the rest (the ledger is up to date; a resume with the same caller gets the same 403s).`,
+    )
   }
   if (tally.tripped) {
     finishLedger(false)
@@ -374,8 +398,32 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
         yield { i, k, token: e.token }
       }
     }
-    await revokeAll(pending())
+    try {
+      await revokeAll(pending())
+    } finally {
+      markPool()
+    }
     return tally.failed === 0 && !opts.signal?.aborted
+  }
+
+  /**
+   * Mark the pool's tokens the ledger knows as revoked (204 now or 404 already invalid), so `bench validate
+   * --tokens POOL` expects 404 for them: one appended state record per token (the pool's format: later
+   * lines win; each one write, 0600, a torn tail cut first), so a crash mid-way leaves a correct pool.
+   */
+  function markPool(): void {
+    const done = readLedger(ledgerPath, { skipBadLines: true }).entries
+    const tokens = poolEntries!
+      .filter((e) => e.state !== 'revoked' && done.get(tokenKey(e.token))?.state === 'revoked')
+      .map((e) => e.token)
+    try {
+      markRevoked(header.pool!, tokens)
+    } catch (err) {
+      opts.onWarning?.(
+        `could not mark the revoked tokens in pool ${header.pool} (${(err as Error).message}); ` +
+          'bench validate --tokens will count their 404s as unexpected',
+      )
+    }
   }
 }
 
