@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import { ForbiddenWatch, forbiddenRunError } from '../keystone/policy.js'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchValidateResult } from '../results/types.js'
 import type { PhaseProgress, PhaseSummary } from './events.js'
@@ -108,6 +109,9 @@ export function validationUrl(keystoneV3Base: string): string {
 /** How long to wait for answers after sending stopped, beyond the per-request timeout. */
 const DRAIN_GRACE_MS = 1000
 
+/** A run stops (exit 2, the policy named) when its first this many answers are all 403. */
+export const FORBIDDEN_PROBE = 20
+
 /** Default number of connections of the open model when none is given. */
 export const OPEN_MODEL_DEFAULT_CONNECTIONS = 10
 
@@ -181,6 +185,16 @@ export async function runValidateBench(
       ? { model: 'closed', concurrency: options.concurrency! }
       : { model: 'open', rate: options.rate! }
 
+  // a caller the policy does not allow gets a 403 for every token: stop after the first answers instead of
+  // measuring the refusals, and say which role is missing
+  const watch = new ForbiddenWatch(FORBIDDEN_PROBE)
+  const stopForbidden = new AbortController()
+  const signal = deps.signal ? AbortSignal.any([deps.signal, stopForbidden.signal]) : stopForbidden.signal
+  const checkForbidden = () => {
+    if (watch.tripped || (watch.allForbidden && !deps.signal?.aborted))
+      throw forbiddenRunError(options.method === 'HEAD' ? 'check' : 'validate', watch.forbidden)
+  }
+
   const origin = new URL(options.url).origin
   const httpClient = deps.dispatcher ? 'injected' : laneClientFor(origin, options.client)
   const lanes: Lanes = deps.dispatcher
@@ -209,8 +223,12 @@ export async function runValidateBench(
       maxInFlight: options.model === 'open' ? (options.maxInFlight ?? 10_000) : undefined,
       backendHeader: options.backendHeader.toLowerCase(),
       next,
-      onOutcome: (o) => rec.record(o, expected[o.tag >>> 1]!, (o.tag & 1) === 1),
-      signal: deps.signal,
+      onOutcome: (o) => {
+        rec.record(o, expected[o.tag >>> 1]!, (o.tag & 1) === 1)
+        watch.see(o.status)
+        if (watch.tripped && !stopForbidden.signal.aborted) stopForbidden.abort()
+      },
+      signal,
       progressIntervalMs: deps.progressIntervalMs ?? 500,
       onProgress: deps.onProgress
         ? (p) => {
@@ -238,6 +256,7 @@ export async function runValidateBench(
     if (options.warmupMs > 0) {
       const w = await runOne('warmup', { durationMs: options.warmupMs }, new OutcomeRecorder(false))
       warmup = { durationMs: Math.round(w.durationMs), requests: w.completed }
+      checkForbidden()
       if (w.interrupted) {
         return assemble(
           options,
@@ -251,6 +270,7 @@ export async function runValidateBench(
     }
     const rec = new OutcomeRecorder(options.model === 'open')
     const s = await runOne('measure', { requests: options.requests, durationMs: options.durationMs }, rec)
+    checkForbidden()
     if (!s.interrupted) rec.abandon(s.abandoned)
     return assemble(options, httpClient, rec, s, warmup, s.interrupted)
   } finally {

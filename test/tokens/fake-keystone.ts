@@ -37,6 +37,8 @@ export interface FakeKeystone {
     forbidden: Set<string>
     /** answer every n-th DELETE with 403 (0: never) */
     forbidEvery: number
+    /** answer every validation (GET/HEAD /v3/auth/tokens) with 403 */
+    forbidValidate: boolean
     /** reject the password (401) */
     wrongPassword: boolean
     /** after this many successful requests, reject the current caller tokens (expire them) */
@@ -44,6 +46,8 @@ export interface FakeKeystone {
   }
   /** password authentications seen */
   passwordAuths: number
+  /** validations (GET/HEAD /v3/auth/tokens) seen */
+  validations: number
   requests: number
   /** Forget every token, event and fault except the caller tokens issued by password (still valid). */
   reset(): void
@@ -75,10 +79,12 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
       stallTokenMethod: 0,
       forbidden: new Set(),
       forbidEvery: 0,
+      forbidValidate: false,
       wrongPassword: false,
       expireCallersAfter: 0,
     },
     passwordAuths: 0,
+    validations: 0,
     requests: 0,
   }
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -182,6 +188,22 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
         })
         return
       }
+      if (url.pathname === '/v3/auth/tokens' && (req.method === 'GET' || req.method === 'HEAD')) {
+        fk.validations++
+        if (fk.faults.forbidValidate) {
+          json(res, 403, {
+            error: { code: 403, message: 'You are not authorized to perform the requested action.' },
+          })
+          return
+        }
+        const subject = String(req.headers['x-subject-token'])
+        if (!valid(subject)) {
+          json(res, 404, { error: { code: 404, message: 'Failed to validate token' } })
+          return
+        }
+        json(res, 200, { token: { audit_ids: ['x'] } })
+        return
+      }
       if (url.pathname === '/v3/auth/tokens' && req.method === 'DELETE') {
         const subject = String(req.headers['x-subject-token'])
         fk.deletes.set(subject, (fk.deletes.get(subject) ?? 0) + 1)
@@ -225,6 +247,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
     fk.rejectedCallers.clear()
     fk.maxInFlight = 0
     fk.passwordAuths = 0
+    fk.validations = 0
     fk.requests = 0
     okCount = 0
     deleteCount = 0
@@ -237,6 +260,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
       stallTokenMethod: 0,
       forbidden: new Set(),
       forbidEvery: 0,
+      forbidValidate: false,
       wrongPassword: false,
       expireCallersAfter: 0,
     })
