@@ -21,7 +21,7 @@ import {
   readLedger,
   tokenKey,
 } from './ledger.js'
-import { readPool } from './pool.js'
+import { markRevoked, readPool } from './pool.js'
 import { type BulkProgress, etaMs, perSec, throttle } from './progress.js'
 import { FatalRunError, RunAborted, runBounded, systemClock } from './runner.js'
 
@@ -125,6 +125,12 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
   } catch (err) {
     lock?.release()
     throw err
+  }
+  if (poolEntries && !poolEntries.length) {
+    lock?.release()
+    throw new UsageError(`pool ${header.pool} holds no tokens`, {
+      hint: 'fill it with `idtool tokens issue --count N --out POOL.jsonl`, or pass another --from.',
+    })
   }
   const ledger =
     replay && lock ? LedgerWriter.resume(ledgerPath, replay, lock) : LedgerWriter.create(ledgerPath, header)
@@ -392,8 +398,32 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
         yield { i, k, token: e.token }
       }
     }
-    await revokeAll(pending())
+    try {
+      await revokeAll(pending())
+    } finally {
+      markPool()
+    }
     return tally.failed === 0 && !opts.signal?.aborted
+  }
+
+  /**
+   * Mark the pool's tokens the ledger knows as revoked (204 now or 404 already invalid), so `bench validate
+   * --tokens POOL` expects 404 for them: one appended state record per token (the pool's format: later
+   * lines win; each one write, 0600, a torn tail cut first), so a crash mid-way leaves a correct pool.
+   */
+  function markPool(): void {
+    const done = readLedger(ledgerPath, { skipBadLines: true }).entries
+    const tokens = poolEntries!
+      .filter((e) => e.state !== 'revoked' && done.get(tokenKey(e.token))?.state === 'revoked')
+      .map((e) => e.token)
+    try {
+      markRevoked(header.pool!, tokens)
+    } catch (err) {
+      opts.onWarning?.(
+        `could not mark the revoked tokens in pool ${header.pool} (${(err as Error).message}); ` +
+          'bench validate --tokens will count their 404s as unexpected',
+      )
+    }
   }
 }
 
