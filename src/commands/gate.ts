@@ -24,6 +24,25 @@ Latencies take ms, s or us (a plain number is ms); ratios take % or a
 fraction. Each check reports its actual value, limit and pass/fail; a metric
 missing from the result fails its check.
 
+EXPECTED ANSWERS AND FAILURES (bench validate, bench sweep)
+rps, p50...max, cold.*, warm.* and backends.*.p99 are those of the expected
+answers only (200 for a valid token, 404 for a revoked one). Unexpected
+answers (a 503 of a load balancer with no backend left, a 500, a 200 for a
+revoked token) and transport errors are failures, judged apart:
+"failures.rate" (failures over all requests), "failures.count",
+"failures.rps", "failures.p99" (their latency), "unexpected.count",
+"unexpected.rate". A run with no expected answer has no latency: p50 and
+the like are n/a and their thresholds fail.
+
+DEFAULT CHECK
+Every gate of bench validate and bench sweep results (sweeps: every point)
+adds "failures.rate < 1% (default)", listed with the other checks, in the
+JUnit file and the Markdown summary: a run whose requests failed measured
+no working service, however fast its failures came back (like Rally's
+default failure_rate SLA). An explicit threshold on failures.rate, from
+--threshold or the scenario, replaces it: "failures.rate == 0" to allow no
+failure at all, "failures.rate <= 100%" to turn the check off.
+
 SEVERAL CURRENT FILES
 Results of parallel load generators (bench validate results whose time
 windows overlap) are merged first: histograms added exactly, counts and
@@ -49,7 +68,7 @@ export default class Gate extends BaseCommand {
   static override summary =
     'Judge saved results against thresholds and a baseline; exit 3 when a check fails.'
   static override description =
-    `Reads results saved with --out (bench validate, bench sweep, ldap page-leak-check, revoke-bulk, tokens issue), applies thresholds (--threshold, or those of --scenario) and, with --baseline, compares them with earlier runs. Prints every check (actual, limit, baseline, change, verdict), writes JUnit XML (--junit, one testcase per check) for CI systems and a Markdown summary (--markdown) for a merge-request comment. Exit 0 when every check passes, 3 when any fails, 2 for unusable input (a missing or unreadable file, mixed result kinds, a bad expression, an unknown metric).
+    `Reads results saved with --out (bench validate, bench sweep, ldap page-leak-check, revoke-bulk, tokens issue), applies thresholds (--threshold, or those of --scenario) and, with --baseline, compares them with earlier runs. Prints every check (actual, limit, baseline, change, verdict), writes JUnit XML (--junit, one testcase per check) for CI systems and a Markdown summary (--markdown) for a merge-request comment. Exit 0 when every check passes (the default failure-rate check included), 3 when any fails, 2 for unusable input (a missing or unreadable file, mixed result kinds, a bad expression, an unknown metric).
 
 ${GATE_METHOD_HELP}`
 

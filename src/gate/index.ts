@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js'
 import type { BenchValidateResult, GateResult } from '../results/types.js'
 import { checkResult } from '../results/validate.js'
 import { type Comparison, compareRuns, type RegressionSpec } from './compare.js'
-import { compare, type Threshold } from './expression.js'
+import { compare, parseThreshold, type Threshold } from './expression.js'
 import { formatMetricValue, formatPct } from './format.js'
 import { groupByOverlap, mergeBenchResults } from './merge.js'
 import { type CompiledMetric, compileMetric, type LabelledValue, type MetricValue } from './metrics.js'
@@ -187,6 +187,56 @@ function pickWorst(js: Judged[], t: Threshold): Judged {
   return js[0] as Judged
 }
 
+/**
+ * Checks a gate applies by default, per kind (like Rally's default `failure_rate` SLA): a run whose
+ * requests failed (unexpected answers, transport errors) measured no working service, however good its
+ * throughput and latency look. An explicit threshold on the same metric (`failures.rate`, or a sweep's
+ * `points.*.failures.rate`) replaces the default; `failures.rate <= 100%` turns it off.
+ */
+export const DEFAULT_THRESHOLDS: Record<string, string[]> = {
+  'bench.validate': ['failures.rate < 1%'],
+  'bench.sweep': ['failures.rate < 1%'],
+}
+
+const DEFAULT_NOTE =
+  'default check: unexpected answers + transport errors over all requests; an explicit threshold on failures.rate replaces it'
+
+/** The default thresholds of a kind that no explicit threshold overrides. */
+export function defaultThresholds(kind: string, explicit: Threshold[]): Threshold[] {
+  const names = (m: string) => m.replace(/^points\.(\*|\d+)\./, '')
+  return (DEFAULT_THRESHOLDS[kind] ?? [])
+    .map((text) => parseThreshold(text))
+    .filter((d) => !explicit.some((t) => names(t.metric) === names(d.metric)))
+}
+
+/** How many requests failed across the runs of bench validate results, for the default check's note. */
+function failureCounts(runs: Run[]): string | undefined {
+  let total = 0
+  let unexpected = 0
+  let errors = 0
+  for (const run of runs) {
+    const q = (run.result as unknown as BenchValidateResult).requests
+    if (!q || typeof q.total !== 'number') return undefined
+    total += q.total
+    unexpected += q.unexpectedStatus ?? 0
+    errors += q.errors ?? 0
+  }
+  return `${unexpected + errors} of ${total} requests failed (${unexpected} unexpected answers, ${errors} transport errors)`
+}
+
+/** Evaluate the default checks of a kind, marked as such (name, `default`, a note). */
+export function evaluateDefaults(runs: Run[], explicit: Threshold[], kind: string): GateCheck[] {
+  const defaults = defaultThresholds(kind, explicit)
+  if (defaults.length === 0) return []
+  const counts = kind === 'bench.validate' ? failureCounts(runs) : undefined
+  return evaluateThresholds(runs, defaults, kind).map((c) => ({
+    ...c,
+    name: `${c.name} (default)`,
+    default: true,
+    detail: [counts, c.detail, DEFAULT_NOTE].filter(Boolean).join('; '),
+  }))
+}
+
 /** Metrics compared against a baseline when no --max-regression is given, per kind. */
 export const DEFAULT_REGRESSIONS: Record<string, RegressionSpec[]> = {
   'bench.validate': [
@@ -315,6 +365,10 @@ export function gate(opts: GateOptions): GateResult {
   const kind = commonKind(opts.inputs, baselines)
   const mode = opts.merge ?? 'auto'
   const current = buildRuns(opts.inputs, mode, 'run')
+  if (thresholds.length === 0 && baselines.length === 0 && (opts.regressions ?? []).length === 0)
+    throw new UsageError('nothing to check', {
+      hint: 'give --threshold EXPR, --scenario FILE (with thresholds) or --baseline FILE.',
+    })
   const checks: GateCheck[] = evaluateThresholds(current, thresholds, kind)
   if (baselines.length) {
     let specs = opts.regressions ?? []
@@ -327,6 +381,8 @@ export function gate(opts: GateOptions): GateResult {
   } else if ((opts.regressions ?? []).length) {
     throw new UsageError('--max-regression needs --baseline', { hint: 'give the baseline result files.' })
   }
+  // then the default checks: whether the runs measured a working service at all
+  checks.push(...evaluateDefaults(current, thresholds, kind))
   if (checks.length === 0)
     throw new UsageError('nothing to check', {
       hint: 'give --threshold EXPR, --scenario FILE (with thresholds) or --baseline FILE.',

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js'
-import { encodeHistogram, mergeEncoded, summarizeMs } from '../metrics/histogram.js'
+import { clampToMax, encodeHistogram, mergeEncoded, summarizeMs } from '../metrics/histogram.js'
 import type { BackendStats, BenchValidateResult, Percentiles } from '../results/types.js'
 
 /**
@@ -76,12 +76,16 @@ export function mergeBenchResults(results: BenchValidateResult[]): BenchValidate
         : {}),
     },
     throughput: { rps: round3(sum(results, (r) => r.throughput.rps)) },
-    latencyMs: { ...percentilesOf(merged), max: Math.max(...results.map((r) => r.latencyMs.max)) },
+    // max from the inputs' recorded samples (a decoded bucket only knows its top); percentiles clamped to it
+    latencyMs: clampToMax({
+      ...percentilesOf(merged),
+      max: Math.max(...results.map((r) => r.latencyMs.max)),
+    }),
     latencyUncorrectedMs: uncorrected
-      ? {
+      ? clampToMax({
           ...percentilesOf(uncorrected),
           max: Math.max(...results.map((r) => r.latencyUncorrectedMs?.max ?? 0)),
-        }
+        })
       : null,
     statusCodes: sumRecords(results.map((r) => r.statusCodes)),
     errors: sumRecords(results.map((r) => r.errors)),
@@ -99,6 +103,43 @@ export function mergeBenchResults(results: BenchValidateResult[]): BenchValidate
     histogramUncorrected: uncorrected ? encodeHistogram(uncorrected) : null,
     interrupted: results.some((r) => r.interrupted),
     mergedFrom: sum(results, (r) => r.mergedFrom ?? 1),
+    ...mergeFailures(results, durationMs),
+  }
+}
+
+/**
+ * The failures of merged results: counts from the inputs' requests, rates over the whole load, latency
+ * from the inputs' failure histograms added exactly. Absent when no input kept failures apart (older
+ * results); when only some did, the latency is that of those.
+ */
+function mergeFailures(
+  results: BenchValidateResult[],
+  durationMs: number,
+): Pick<BenchValidateResult, 'failures'> {
+  const withFailures = results.filter((r) => r.failures)
+  if (withFailures.length === 0) return {}
+  const count = sum(results, (r) => r.requests.errors + r.requests.unexpectedStatus)
+  const total = sum(results, (r) => r.requests.total)
+  const seconds = durationMs / 1000
+  const hists = withFailures.map((r) => r.failures?.histogram).filter((h): h is string => Boolean(h))
+  let latencyMs: Percentiles | null = null
+  let histogram: string | undefined
+  if (hists.length > 0) {
+    const h = mergeEncoded(hists)
+    const maxes = withFailures
+      .map((r) => r.failures?.latencyMs?.max)
+      .filter((v): v is number => typeof v === 'number')
+    latencyMs = clampToMax({ ...percentilesOf(h), ...(maxes.length ? { max: Math.max(...maxes) } : {}) })
+    histogram = encodeHistogram(h)
+  }
+  return {
+    failures: {
+      count,
+      rate: total > 0 ? Math.round((count / total) * 1e6) / 1e6 : 0,
+      rps: seconds > 0 ? Math.round((count / seconds) * 10) / 10 : 0,
+      latencyMs,
+      ...(histogram ? { histogram } : {}),
+    },
   }
 }
 
@@ -139,7 +180,7 @@ function mergeBackends(all: Array<Record<string, BackendStats>>): Record<string,
       out[name] = {
         count,
         errors,
-        latencyMs: { p50: s.p50, p90: s.p90, p99: s.p99, max },
+        latencyMs: clampToMax({ p50: s.p50, p90: s.p90, p99: s.p99, max }),
         histogram: encodeHistogram(h),
       }
     } else {
@@ -174,7 +215,7 @@ function mergeSplit(parts: Split[]): Split {
     const h = mergeEncoded(present.map((p) => p.histogram as string))
     return {
       count,
-      latencyMs: { ...percentilesOf(h), max: Math.max(...present.map((p) => p.latencyMs.max)) },
+      latencyMs: clampToMax({ ...percentilesOf(h), max: Math.max(...present.map((p) => p.latencyMs.max)) }),
       histogram: encodeHistogram(h),
     }
   }

@@ -59,10 +59,14 @@ const HIGHER_IS_BETTER = new Set([
   'revokeRatePerSec',
 ])
 
+/** Metric families where more is worse whatever the last part says (`failures.rps`, `unexpected.count`). */
+const BAD_FAMILIES = new Set(['failures', 'unexpected', 'errors', 'unexpectedStatus'])
+
 /** Direction for baseline comparison, from the metric's last part. */
 export function higherIsBetter(metric: string): boolean {
   const segs = metric.split('.')
   const last = segs[segs.length - 1] ?? ''
+  if (segs.some((s) => BAD_FAMILIES.has(s))) return false
   return HIGHER_IS_BETTER.has(last) || /PerSec$/.test(last)
 }
 
@@ -83,14 +87,39 @@ const num = (v: unknown): MetricValue => (typeof v === 'number' && Number.isFini
 const ratio = (part: number | undefined, whole: number | undefined): MetricValue =>
   typeof part === 'number' && typeof whole === 'number' && whole > 0 ? part / whole : null
 
+/** Failures over requests; 0 when there was no request (nothing failed), null when a count is missing. */
+const failureRate = (failures: number | undefined, total: number | undefined): MetricValue =>
+  typeof failures === 'number' && typeof total === 'number' ? (total > 0 ? failures / total : 0) : null
+
 // ---------- bench.validate ----------
+/** Unexpected answers plus transport errors (from the counts, so results of any version have it). */
+function failureCount(r: BenchValidateResult): number | undefined {
+  const q = r.requests
+  if (typeof q?.errors !== 'number' || typeof q?.unexpectedStatus !== 'number') return undefined
+  return q.errors + q.unexpectedStatus
+}
+
+/**
+ * The latencies of the expected answers, or null when there was none: a run whose every answer was a
+ * failure has no latency to judge (its zeros would pass any `p50 <` threshold).
+ */
+function expectedLatency(r: BenchValidateResult, v: unknown): MetricValue {
+  if (r.failures && r.requests?.ok === 0) return null
+  return num(v)
+}
+
 function validatePatterns(): Pattern<BenchValidateResult>[] {
   const p: Pattern<BenchValidateResult>[] = []
   for (const q of PCTS) {
-    p.push({ path: q, get: (r) => num(r.latencyMs?.[q]) })
-    p.push({ path: `latencyMs.${q}`, get: (r) => num(r.latencyMs?.[q]) })
-    p.push({ path: `uncorrected.${q}`, get: (r) => num(r.latencyUncorrectedMs?.[q]) })
-    p.push({ path: `latencyUncorrectedMs.${q}`, get: (r) => num(r.latencyUncorrectedMs?.[q]) })
+    p.push({ path: q, get: (r) => expectedLatency(r, r.latencyMs?.[q]) })
+    p.push({ path: `latencyMs.${q}`, get: (r) => expectedLatency(r, r.latencyMs?.[q]) })
+    p.push({ path: `uncorrected.${q}`, get: (r) => expectedLatency(r, r.latencyUncorrectedMs?.[q]) })
+    p.push({
+      path: `latencyUncorrectedMs.${q}`,
+      get: (r) => expectedLatency(r, r.latencyUncorrectedMs?.[q]),
+    })
+    p.push({ path: `failures.${q}`, get: (r) => num(r.failures?.latencyMs?.[q]) })
+    p.push({ path: `failures.latencyMs.${q}`, get: (r) => num(r.failures?.latencyMs?.[q]) })
     for (const cw of ['cold', 'warm'] as const) {
       p.push({ path: `${cw}.${q}`, get: (r) => num(r[cw]?.latencyMs?.[q]) })
       p.push({ path: `${cw}.latencyMs.${q}`, get: (r) => num(r[cw]?.latencyMs?.[q]) })
@@ -98,16 +127,18 @@ function validatePatterns(): Pattern<BenchValidateResult>[] {
   }
   for (const cw of ['cold', 'warm'] as const) p.push({ path: `${cw}.count`, get: (r) => num(r[cw]?.count) })
   const backendKeys = (r: BenchValidateResult) => Object.keys(r.backends ?? {}).sort()
+  // a backend that gave no expected answer has no latency (null: a threshold on it fails)
+  const backendLatency = (r: BenchValidateResult, k: string, q: 'p50' | 'p90' | 'p99' | 'max') => {
+    const b = r.backends?.[k]
+    if (r.failures && b && b.count - b.errors <= 0) return null
+    return num(b?.latencyMs?.[q])
+  }
   for (const q of ['p50', 'p90', 'p99', 'max'] as const) {
-    p.push({
-      path: `backends.{}.${q}`,
-      keys: backendKeys,
-      get: (r, k) => num(r.backends?.[k]?.latencyMs?.[q]),
-    })
+    p.push({ path: `backends.{}.${q}`, keys: backendKeys, get: (r, k) => backendLatency(r, k, q) })
     p.push({
       path: `backends.{}.latencyMs.${q}`,
       keys: backendKeys,
-      get: (r, k) => num(r.backends?.[k]?.latencyMs?.[q]),
+      get: (r, k) => backendLatency(r, k, q),
     })
   }
   p.push({ path: 'backends.{}.count', keys: backendKeys, get: (r, k) => num(r.backends?.[k]?.count) })
@@ -127,6 +158,21 @@ function validatePatterns(): Pattern<BenchValidateResult>[] {
     keys: (r) => Object.keys(r.errors ?? {}).sort(),
     get: (r, k) => num(r.errors?.[k] ?? 0),
   })
+  // failures: unexpected answers + transport errors, apart from throughput and latency
+  p.push({ path: 'failures', get: (r) => num(failureCount(r)) })
+  p.push({ path: 'failures.count', get: (r) => num(failureCount(r)) })
+  p.push({ path: 'failures.rate', get: (r) => failureRate(failureCount(r), r.requests?.total) })
+  p.push({
+    path: 'failures.rps',
+    get: (r) => {
+      const n = failureCount(r)
+      if (n === undefined) return null
+      return typeof r.durationMs === 'number' && r.durationMs > 0 ? (n * 1000) / r.durationMs : 0
+    },
+  })
+  p.push({ path: 'unexpected', get: (r) => num(r.requests?.unexpectedStatus) })
+  p.push({ path: 'unexpected.count', get: (r) => num(r.requests?.unexpectedStatus) })
+  p.push({ path: 'unexpected.rate', get: (r) => ratio(r.requests?.unexpectedStatus, r.requests?.total) })
   p.push({ path: 'unexpectedStatus', get: (r) => num(r.requests?.unexpectedStatus) })
   p.push({
     path: 'unexpectedStatus.rate',
@@ -221,6 +267,9 @@ function sweepPatterns(): Pattern<BenchSweepResult>[] {
     ['p99', (pt) => num(pt.latencyMs?.p99)],
     ['errors', (pt) => num(pt.errors)],
     ['errors.rate', (pt) => ratio(pt.errors, pt.result?.requests?.total)],
+    // a point's `errors` are its unexpected answers plus transport errors
+    ['failures', (pt) => num(pt.errors)],
+    ['failures.rate', (pt) => failureRate(pt.errors, pt.result?.requests?.total)],
     ['unexpectedStatus', (pt) => num(pt.result?.requests?.unexpectedStatus)],
     ['revocationEvents', (pt) => num(pt.revocationEvents)],
     ['p90', (pt) => num(pt.result?.latencyMs?.p90)],

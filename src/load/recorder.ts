@@ -17,7 +17,10 @@ interface BackendAgg {
   hist: LatencyHistogram
 }
 
-/** Percentiles (ms) of a histogram in the result's shape. */
+/**
+ * Percentiles (ms) of a histogram in the result's shape, never above the recorded max (HdrHistogram's
+ * highest-equivalent value of a bucket can be).
+ */
 export function percentiles(h: LatencyHistogram): Percentiles {
   const s = summarizeMs(h)
   return { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999, max: s.max, mean: s.mean }
@@ -30,13 +33,20 @@ export function percentiles(h: LatencyHistogram): Percentiles {
  * - `latency`: open model from the intended send time (coordinated omission corrected), closed model
  *   from when the virtual user issued the request;
  * - `uncorrected` (open model): from when the request reached its socket.
- * Only requests that got an HTTP answer have a latency; transport errors are counted by class.
+ *
+ * Throughput and latency are those of the EXPECTED answers only (`latency`, `uncorrected`, `cold`,
+ * `warm`, per-backend latencies): a 503 of a load balancer with no backend left answers in 0.2 ms and
+ * must not make an outage look fast. Failures (unexpected answers and transport errors) are counted
+ * apart, with their own latency histogram (`failureLatency`; transport errors that ended, e.g. a refused
+ * connect or a timeout, have one, requests abandoned at the drain deadline do not).
  */
 export class OutcomeRecorder {
   readonly latency = createHistogram()
   readonly uncorrected: LatencyHistogram | undefined
   readonly cold = createHistogram()
   readonly warm = createHistogram()
+  /** latency of unexpected answers and of transport errors that ended (from the intended send time) */
+  readonly failureLatency = createHistogram()
   private readonly statusCounts = new Map<number, number>()
   private readonly errorCounts = new Map<string, number>()
   private readonly backendAggs = new Map<string, BackendAgg>()
@@ -54,23 +64,26 @@ export class OutcomeRecorder {
    * whether this was the first validation of its token.
    */
   record(o: RequestOutcome, expectedStatus: number, cold: boolean): void {
+    const ms = o.endAt - o.intendedAt
     if (o.errorClass) {
       this.transportErrors++
       this.bump(this.errorCounts, o.errorClass)
+      if (o.endAt > 0 && Number.isFinite(ms) && ms >= 0) recordMs(this.failureLatency, ms)
       return
     }
     this.responses++
-    const ms = o.endAt - o.intendedAt
-    recordMs(this.latency, ms)
-    if (this.uncorrected) recordMs(this.uncorrected, o.endAt - (o.sentAt > 0 ? o.sentAt : o.queuedAt))
-    recordMs(cold ? this.cold : this.warm, ms)
     const status = o.status
     this.statusCounts.set(status, (this.statusCounts.get(status) ?? 0) + 1)
     const good = status === expectedStatus
-    if (good) this.ok++
-    else {
+    if (good) {
+      this.ok++
+      recordMs(this.latency, ms)
+      if (this.uncorrected) recordMs(this.uncorrected, o.endAt - (o.sentAt > 0 ? o.sentAt : o.queuedAt))
+      recordMs(cold ? this.cold : this.warm, ms)
+    } else {
       this.unexpectedStatus++
       this.bump(this.errorCounts, `http_${status}`)
+      recordMs(this.failureLatency, ms)
     }
     const name = o.backend ?? UNKNOWN_BACKEND
     let b = this.backendAggs.get(name)
@@ -79,8 +92,8 @@ export class OutcomeRecorder {
       this.backendAggs.set(name, b)
     }
     b.count++
-    if (!good) b.errors++
-    recordMs(b.hist, ms)
+    if (good) recordMs(b.hist, ms)
+    else b.errors++
   }
 
   /** Requests given up at the end of a run (still out at the drain deadline): timeouts. */
@@ -98,6 +111,11 @@ export class OutcomeRecorder {
     return this.ok + this.unexpectedStatus + this.transportErrors
   }
 
+  /** Unexpected answers plus transport errors. */
+  get failures(): number {
+    return this.unexpectedStatus + this.transportErrors
+  }
+
   statusCodes(): Record<string, number> {
     const out: Record<string, number> = {}
     for (const k of [...this.statusCounts.keys()].sort((a, b) => a - b))
@@ -112,8 +130,9 @@ export class OutcomeRecorder {
   }
 
   /**
-   * Per-backend statistics. Answers without the backend header are filed as `unknown`; when no
-   * answer carried the header at all (no load balancer), the map is empty.
+   * Per-backend statistics: `count` answers, `errors` of them unexpected, latencies of the expected
+   * ones (all zero when a backend gave no expected answer). Answers without the backend header are
+   * filed as `unknown`; when no answer carried the header at all (no load balancer), the map is empty.
    */
   backends(): Record<string, BackendStats> {
     const out: Record<string, BackendStats> = {}

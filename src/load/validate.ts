@@ -322,7 +322,8 @@ function assemble(
       unexpectedStatus: rec.unexpectedStatus,
       ...(open ? { late: s.late } : {}),
     },
-    throughput: { rps: seconds > 0 ? round(rec.responses / seconds, 1) : 0 },
+    // expected answers only: an outage's fast 503s must not count as throughput
+    throughput: { rps: seconds > 0 ? round(rec.ok / seconds, 1) : 0 },
     latencyMs: percentiles(rec.latency),
     latencyUncorrectedMs: rec.uncorrected ? percentiles(rec.uncorrected) : null,
     statusCodes: rec.statusCodes(),
@@ -348,5 +349,12 @@ function assemble(
     histogram: encodeHistogram(rec.latency),
     histogramUncorrected: rec.uncorrected ? encodeHistogram(rec.uncorrected) : null,
     interrupted,
+    failures: {
+      count: rec.failures,
+      rate: rec.total > 0 ? round(rec.failures / rec.total, 6) : 0,
+      rps: seconds > 0 ? round(rec.failures / seconds, 1) : 0,
+      latencyMs: rec.failureLatency.totalCount > 0 ? percentiles(rec.failureLatency) : null,
+      ...(rec.failureLatency.totalCount > 0 ? { histogram: encodeHistogram(rec.failureLatency) } : {}),
+    },
   }
 }

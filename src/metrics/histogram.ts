@@ -42,22 +42,40 @@ export interface LatencySummaryMs {
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000
 
-/** Summarise a µs histogram in ms (3 decimals). An empty histogram gives zeros with count 0. */
+/**
+ * Summarise a µs histogram in ms (3 decimals). An empty histogram gives zeros with count 0.
+ * Percentiles and the mean are clamped to the recorded max: HdrHistogram reports a percentile as the
+ * highest value equivalent to its bucket, which can lie above the largest value recorded (a p99 of
+ * 3008.5 ms with a max of 3007.0 ms).
+ */
 export function summarizeMs(h: LatencyHistogram): LatencySummaryMs {
   const count = h.totalCount
   if (count === 0) return { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, min: 0, mean: 0, stddev: 0, count: 0 }
-  const at = (p: number) => round3(h.getValueAtPercentile(p) / 1000)
+  const max = round3(h.maxValue / 1000)
+  const at = (p: number) => Math.min(max, round3(h.getValueAtPercentile(p) / 1000))
   return {
     p50: at(50),
     p90: at(90),
     p99: at(99),
     p999: at(99.9),
-    max: round3(h.maxValue / 1000),
-    min: round3(h.minNonZeroValue / 1000),
-    mean: round3(h.mean / 1000),
+    max,
+    min: Math.min(max, round3(h.minNonZeroValue / 1000)),
+    mean: Math.min(max, round3(h.mean / 1000)),
     stddev: round3(h.stdDeviation / 1000),
     count,
   }
+}
+
+/**
+ * The same figures with every one clamped to `max` (which is kept): for percentiles summarised from a
+ * merged histogram whose max is replaced by the inputs' recorded max.
+ */
+export function clampToMax<T extends { max?: number }>(p: T): T {
+  const max = p.max
+  if (typeof max !== 'number' || !Number.isFinite(max)) return p
+  const out = { ...p } as Record<string, unknown>
+  for (const [k, v] of Object.entries(out)) if (k !== 'max' && typeof v === 'number' && v > max) out[k] = max
+  return out as T
 }
 
 /** Encode as the HdrHistogram V2 compressed format, base64 (decodable by the Java reference). */

@@ -2,6 +2,7 @@ import Table from 'cli-table3'
 import type { ValidateProgress } from '../load/validate.js'
 import type { BenchValidateResult, Percentiles } from '../results/types.js'
 import { formatMs } from '../ui/progress.js'
+import { ratioPct } from './summary.js'
 
 const style = { head: [], border: [] }
 
@@ -46,13 +47,19 @@ export function renderBenchValidateTable(r: BenchValidateResult): string {
 
   const summary = new Table({ style })
   const q = r.requests
+  const f = r.failures
   summary.push(
     { duration: `${(r.durationMs / 1000).toFixed(2)} s` },
-    { throughput: `${r.throughput.rps.toFixed(1)} answers/s` },
+    // results with `failures` count only the expected answers in throughput and latency
+    { throughput: `${r.throughput.rps.toFixed(1)} ${f ? 'expected answers' : 'answers'}/s` },
     {
       requests: `${q.total} total, ${q.ok} as expected, ${q.unexpectedStatus} unexpected status, ${q.errors} transport errors`,
     },
   )
+  if (f)
+    summary.push({
+      failures: `${f.count} (${ratioPct(f.rate)} of requests, ${f.rps.toFixed(1)}/s): ${q.unexpectedStatus} unexpected answers + ${q.errors} transport errors, not in throughput or latency`,
+    })
   if (q.late !== undefined) summary.push({ 'late sends': String(q.late) })
   summary.push({ 'status codes': kv(r.statusCodes) }, { errors: kv(r.errors) })
   if (r.warmup)
@@ -65,31 +72,54 @@ export function renderBenchValidateTable(r: BenchValidateResult): string {
     head: ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'],
     style,
   })
-  lat.push(
-    pctRow(
-      r.model === 'open' ? 'from intended send (corrected)' : 'all answers',
-      r.latencyMs,
-      q.total - q.errors,
-    ),
-  )
-  if (r.latencyUncorrectedMs) lat.push(pctRow('from actual send (uncorrected)', r.latencyUncorrectedMs))
+  if (f) {
+    // expected answers only; a run with none has no latency to show
+    const none = q.ok === 0
+    lat.push(
+      none
+        ? ['expected answers', '0', '-', '-', '-', '-', '-', '-']
+        : pctRow(
+            r.model === 'open' ? 'expected answers, from intended send (corrected)' : 'expected answers',
+            r.latencyMs,
+            q.ok,
+          ),
+    )
+    if (r.latencyUncorrectedMs && !none)
+      lat.push(pctRow('expected answers, from actual send (uncorrected)', r.latencyUncorrectedMs))
+  } else {
+    lat.push(
+      pctRow(
+        r.model === 'open' ? 'from intended send (corrected)' : 'all answers',
+        r.latencyMs,
+        q.total - q.errors,
+      ),
+    )
+    if (r.latencyUncorrectedMs) lat.push(pctRow('from actual send (uncorrected)', r.latencyUncorrectedMs))
+  }
   if (r.cold) lat.push(pctRow('cold (first validation of a token)', r.cold.latencyMs, r.cold.count))
   if (r.warm) lat.push(pctRow('warm (repeat validations)', r.warm.latencyMs, r.warm.count))
+  if (f?.latencyMs) lat.push(pctRow('failures (unexpected answers, transport errors)', f.latencyMs))
   out.push(lat.toString())
 
   const names = Object.keys(r.backends)
   if (names.length > 0) {
-    const bt = new Table({ head: ['backend', 'answers', 'errors', 'p50', 'p90', 'p99', 'max'], style })
+    const bt = new Table({
+      head: ['backend', 'answers', f ? 'unexpected' : 'errors', 'p50', 'p90', 'p99', 'max'],
+      style,
+    })
     for (const name of names) {
       const b = r.backends[name]!
+      // with `failures`, a backend's latencies are those of its expected answers: none, no latency
+      const none = f !== undefined && b.count - b.errors <= 0
+      const cell = (v: number | undefined) => (none ? '-' : ms(v))
       bt.push([
         name,
         String(b.count),
         String(b.errors),
-        ms(b.latencyMs.p50),
-        ms(b.latencyMs.p90),
-        ms(b.latencyMs.p99),
-        ms(b.latencyMs.max),
+        cell(b.latencyMs.p50),
+        cell(b.latencyMs.p90),
+        cell(b.latencyMs.p99),
+        cell(b.latencyMs.max),
       ])
     }
     out.push(bt.toString())

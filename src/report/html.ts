@@ -12,6 +12,7 @@ import type {
   TokensIssueResult,
 } from '../results/types.js'
 import {
+  benchLatencyRows,
   bytes,
   count,
   gateChecksTable,
@@ -19,6 +20,7 @@ import {
   leakSubjectsTable,
   percentileCells,
   RESULT_TITLES,
+  ratioPct,
   revokeBulkTable,
   revokeFailuresTable,
   secs,
@@ -395,6 +397,7 @@ function benchValidateSection(r: BenchValidateResult, source: string): string {
       ['max', `${fmtMs(r.latencyMs.max)} ms`],
       ['requests', n(r.requests.total)],
       ['errors', n(r.requests.errors + r.requests.unexpectedStatus)],
+      ...(r.failures ? [['failure rate', ratioPct(r.failures.rate)]] : []),
     ]
       .map(
         ([k, v]) =>
@@ -405,7 +408,13 @@ function benchValidateSection(r: BenchValidateResult, source: string): string {
   // spectrum: the whole run, the uncorrected view, one line per backend
   const series: ChartSeries[] = []
   series.push({
-    name: r.model === 'open' ? 'all (from intended send time)' : 'all requests',
+    name: r.failures
+      ? r.model === 'open'
+        ? 'expected answers (from intended send time)'
+        : 'expected answers'
+      : r.model === 'open'
+        ? 'all (from intended send time)'
+        : 'all requests',
     color: '#111111',
     width: 3,
     points: spectrumPoints(r.histogram),
@@ -447,12 +456,14 @@ function benchValidateSection(r: BenchValidateResult, source: string): string {
       'Each line gives the latency below which that share of requests finished; the tail is on the right.',
     ),
   )
-  const rows = [
+  const rows = benchLatencyRows(r, '–') ?? [
     pctRow(r.model === 'open' ? 'all (from intended send time)' : 'all', r.latencyMs, r.requests.total),
   ]
-  if (r.latencyUncorrectedMs) rows.push(pctRow('all, uncorrected', r.latencyUncorrectedMs))
-  if (r.cold) rows.push(pctRow('cold (first validation)', r.cold.latencyMs, r.cold.count))
-  if (r.warm) rows.push(pctRow('warm (repeat)', r.warm.latencyMs, r.warm.count))
+  if (!r.failures) {
+    if (r.latencyUncorrectedMs) rows.push(pctRow('all, uncorrected', r.latencyUncorrectedMs))
+    if (r.cold) rows.push(pctRow('cold (first validation)', r.cold.latencyMs, r.cold.count))
+    if (r.warm) rows.push(pctRow('warm (repeat)', r.warm.latencyMs, r.warm.count))
+  }
   parts.push(
     htmlTable(
       ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean'],
@@ -464,14 +475,18 @@ function benchValidateSection(r: BenchValidateResult, source: string): string {
     parts.push(
       htmlTable(
         ['backend', 'count', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
-        backends.map(([name, b]) => [
-          name,
-          n(b.count),
-          n(b.errors),
-          fmtMs(b.latencyMs.p50),
-          fmtMs(b.latencyMs.p99),
-          b.latencyMs.max === undefined ? '–' : fmtMs(b.latencyMs.max),
-        ]),
+        backends.map(([name, b]) => {
+          // results that keep failures apart: a backend with no expected answer has no latency
+          const none = r.failures !== undefined && b.count - b.errors <= 0
+          return [
+            name,
+            n(b.count),
+            n(b.errors),
+            none ? '–' : fmtMs(b.latencyMs.p50),
+            none ? '–' : fmtMs(b.latencyMs.p99),
+            none || b.latencyMs.max === undefined ? '–' : fmtMs(b.latencyMs.max),
+          ]
+        }),
         [1, 2, 3, 4, 5],
       ),
     )

@@ -9,8 +9,10 @@ import type {
   TokensIssueResult,
 } from '../results/types.js'
 import {
+  benchLatencyRows,
   bytes,
   count,
+  failuresCell,
   gateChecksTable,
   leakLatencyTable,
   leakSubjectsTable,
@@ -50,6 +52,7 @@ const percentileRow = (name: string, p: Percentiles | null | undefined, count?: 
 
 function benchValidate(r: BenchValidateResult): string[] {
   const out: string[] = []
+  const failures = failuresCell(r)
   const load =
     r.model === 'open' ? `open model, ${n(r.rate)} req/s` : `closed model, concurrency ${n(r.concurrency)}`
   out.push(
@@ -64,7 +67,8 @@ function benchValidate(r: BenchValidateResult): string[] {
         'errors',
         'unexpected status',
         ...(r.requests.late !== undefined ? ['late'] : []),
-        'rps',
+        // results that keep failures apart: rps counts the expected answers only
+        ...(failures !== undefined ? ['failures', 'expected rps'] : ['rps']),
       ],
       [
         [
@@ -73,34 +77,41 @@ function benchValidate(r: BenchValidateResult): string[] {
           n(r.requests.errors),
           n(r.requests.unexpectedStatus),
           ...(r.requests.late !== undefined ? [n(r.requests.late)] : []),
+          ...(failures !== undefined ? [failures] : []),
           fmtRps(r.throughput.rps),
         ],
       ],
-      ['r', 'r', 'r', 'r', 'r', 'r'],
+      ['r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   )
   const head = ['latency (ms)', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max', 'mean']
   const answers = r.requests.total - r.requests.errors
-  const rows = [
+  const rows = benchLatencyRows(r, '-') ?? [
     percentileRow(r.model === 'open' ? 'all (from intended send time)' : 'all', r.latencyMs, answers),
   ]
-  if (r.latencyUncorrectedMs) rows.push(percentileRow('all, uncorrected', r.latencyUncorrectedMs, answers))
-  if (r.cold) rows.push(percentileRow('cold (first validation)', r.cold.latencyMs, r.cold.count))
-  if (r.warm) rows.push(percentileRow('warm (repeat)', r.warm.latencyMs, r.warm.count))
+  if (!r.failures) {
+    if (r.latencyUncorrectedMs) rows.push(percentileRow('all, uncorrected', r.latencyUncorrectedMs, answers))
+    if (r.cold) rows.push(percentileRow('cold (first validation)', r.cold.latencyMs, r.cold.count))
+    if (r.warm) rows.push(percentileRow('warm (repeat)', r.warm.latencyMs, r.warm.count))
+  }
   out.push(mdTable(head, rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']))
   const backends = Object.entries(r.backends ?? {})
   if (backends.length) {
     out.push(
       mdTable(
         ['backend', 'count', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
-        backends.map(([name, b]) => [
-          name,
-          n(b.count),
-          n(b.errors),
-          fmtMs(b.latencyMs.p50),
-          fmtMs(b.latencyMs.p99),
-          b.latencyMs.max === undefined ? '-' : fmtMs(b.latencyMs.max),
-        ]),
+        backends.map(([name, b]) => {
+          // results that keep failures apart: a backend with no expected answer has no latency
+          const none = r.failures !== undefined && b.count - b.errors <= 0
+          return [
+            name,
+            n(b.count),
+            n(b.errors),
+            none ? '-' : fmtMs(b.latencyMs.p50),
+            none ? '-' : fmtMs(b.latencyMs.p99),
+            none || b.latencyMs.max === undefined ? '-' : fmtMs(b.latencyMs.max),
+          ]
+        }),
         ['l', 'r', 'r', 'r', 'r', 'r'],
       ),
     )

@@ -1,5 +1,6 @@
 import type {
   AnyResult,
+  BenchValidateResult,
   GateResult,
   PageLeakCheckResult,
   Percentiles,
@@ -81,6 +82,47 @@ export function revokeFailuresTable(r: RevokeBulkResult): TableData | undefined 
     rows: r.failures.map((f) => [f.index, f.stage, f.reason]),
     numeric: [0],
   }
+}
+
+/** A ratio as a percentage for people: 0%, 0.12%, 1.5%, 92%. */
+export const ratioPct = (ratio: number) => {
+  const v = ratio * 100
+  return `${v === 0 || v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)}%`
+}
+
+/**
+ * The failures of a bench validate result in one cell ("1,570 (92%, 213.4/s)"), or undefined for results
+ * written before failures were kept apart from throughput and latency.
+ */
+export function failuresCell(r: BenchValidateResult): string | undefined {
+  const f = r.failures
+  if (!f) return undefined
+  return `${groupDigits(f.count)} (${ratioPct(f.rate)}, ${f.rps.toFixed(1)}/s)`
+}
+
+/**
+ * The latency rows of a bench validate result that keeps failures apart (`failures` present): the
+ * expected answers (what throughput and the gate's p50/p99 are), cold and warm, then the failures'
+ * own latency. Undefined for older results, whose renderers keep their "all answers" rows.
+ */
+export function benchLatencyRows(r: BenchValidateResult, missing: string): unknown[][] | undefined {
+  const f = r.failures
+  if (!f) return undefined
+  const rows: unknown[][] = []
+  const none = r.requests.ok === 0
+  const expected = r.model === 'open' ? 'expected answers (from intended send time)' : 'expected answers'
+  rows.push(
+    none
+      ? [expected, '0', missing, missing, missing, missing, missing, missing]
+      : percentileCells(expected, r.latencyMs, r.requests.ok),
+  )
+  if (r.latencyUncorrectedMs && !none)
+    rows.push(percentileCells('expected answers, uncorrected', r.latencyUncorrectedMs, undefined))
+  if (r.cold) rows.push(percentileCells('cold (first validation)', r.cold.latencyMs, r.cold.count))
+  if (r.warm) rows.push(percentileCells('warm (repeat)', r.warm.latencyMs, r.warm.count))
+  if (f.latencyMs)
+    rows.push(percentileCells('failures (unexpected answers, transport errors)', f.latencyMs, undefined))
+  return rows
 }
 
 /** One latency row (name, count, p50, p90, p99, p99.9, max, mean). */

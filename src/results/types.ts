@@ -14,8 +14,11 @@ export interface Percentiles {
 }
 
 export interface BackendStats {
+  /** answers from this backend */
   count: number
+  /** of them, unexpected answers */
   errors: number
+  /** of its expected answers (since the `failures` field exists; before, of all its answers) */
   latencyMs: { p50: number; p90?: number; p99: number; max?: number }
   /** base64 HDR V2 histogram of this backend's latencies (µs), for merge and per-backend spectra. */
   histogram?: string
@@ -46,8 +49,15 @@ export interface BenchValidateResult {
     /** open model: requests that could not be sent at their intended time */
     late?: number
   }
+  /**
+   * expected answers (the 200s and 404s the pool calls for) per second; results without `failures`
+   * counted every answer
+   */
   throughput: { rps: number }
-  /** open model: from intended send time (coordinated omission corrected); closed: from actual send */
+  /**
+   * of the expected answers (results without `failures`: of every answer). Open model: from intended
+   * send time (coordinated omission corrected); closed: from actual send
+   */
   latencyMs: Percentiles
   /** open model only: from actual send time */
   latencyUncorrectedMs: Percentiles | null
@@ -66,6 +76,25 @@ export interface BenchValidateResult {
   interrupted: boolean
   /** set by `report merge`: how many results were merged into this one */
   mergedFrom?: number
+  /**
+   * Requests that did not get the answer the pool calls for: unexpected answers (`requests.unexpectedStatus`)
+   * plus transport errors (`requests.errors`). They are left out of `throughput`, `latencyMs`, `cold`,
+   * `warm` and the per-backend latencies. Absent in results written before they were kept apart.
+   */
+  failures?: {
+    count: number
+    /** count over requests.total (0 when there was no request) */
+    rate: number
+    /** per second of the measured duration */
+    rps: number
+    /**
+     * latency of the unexpected answers and of the transport errors that ended (refused, reset, timed
+     * out), as latencyMs measures it; null when none had one
+     */
+    latencyMs: Percentiles | null
+    /** base64 HDR V2 of latencyMs (µs) */
+    histogram?: string
+  }
 }
 
 /** `idtool bench sweep` result (kind "bench.sweep"). */
@@ -186,6 +215,8 @@ export interface GateResult {
     changePct?: number | null
     passed: boolean
     detail?: string
+    /** a check the gate applies by default (no threshold asked for it), e.g. `failures.rate < 1%` */
+    default?: boolean
   }>
   inputs: string[]
   baselines: string[]

@@ -37,8 +37,10 @@ describe('noise-aware baseline comparison', () => {
       const single = gate({ inputs: cur.slice(0, 1), baselines: base.slice(0, 1), regressions: specs })
       naive += single.checks.filter((c) => !c.passed).length
       const r = gate({ inputs: cur, baselines: base, regressions: specs })
-      expect(r.checks).toHaveLength(3)
-      for (const c of r.checks) {
+      // the regression checks, then the default failure-rate check (these runs have no failure)
+      expect(r.checks).toHaveLength(4)
+      expect(r.checks[3]).toMatchObject({ metric: 'failures.rate', default: true, passed: true })
+      for (const c of r.checks.filter((x) => !x.default)) {
         expect(c.kind).toBe('regression')
         expect(c.passed, `${c.metric}: ${c.detail}`).toBe(true)
         compared++
@@ -103,9 +105,9 @@ describe('noise-aware baseline comparison', () => {
 
   it('reports baseline, current, change and verdict per metric', () => {
     const r = gate({ inputs: runs('cur', 2, 9, 1.3), baselines: runs('base', 2, 8) })
-    // default metrics for bench validate
-    expect(r.checks.map((c) => c.metric)).toEqual(['p50', 'p99', 'rps'])
-    for (const c of r.checks) {
+    // default metrics for bench validate, then the default failure-rate check
+    expect(r.checks.map((c) => c.metric)).toEqual(['p50', 'p99', 'rps', 'failures.rate'])
+    for (const c of r.checks.filter((x) => x.kind === 'regression')) {
       expect(typeof c.baseline).toBe('number')
       expect(typeof c.actual).toBe('number')
       expect(typeof c.changePct).toBe('number')
@@ -120,7 +122,7 @@ describe('noise-aware baseline comparison', () => {
       baselines: runs('base', 2, 10),
       regressions: [parseMaxRegression('backends.*.p99=10%')],
     })
-    expect(r.checks.map((c) => c.metric)).toEqual(['backends.ks1.p99', 'backends.ks2.p99'])
+    expect(r.checks.map((c) => c.metric)).toEqual(['backends.ks1.p99', 'backends.ks2.p99', 'failures.rate'])
   })
 
   it('rejects bad --max-regression values', () => {

@@ -37,15 +37,20 @@ describe('idtool gate', () => {
     ])
     expect(r.code, r.stderr).toBe(3)
     expect(r.stdout).toMatch(/FAIL.*p99 < 1ms/)
-    expect(r.stdout).toContain('gate: FAILED (1 of 2 checks failed)')
+    // the two thresholds and the default failure-rate check
+    expect(r.stdout).toMatch(/pass.*failures\.rate < 1% \(default\)/)
+    expect(r.stdout).toContain('gate: FAILED (1 of 3 checks failed)')
     const xml = readFileSync(junit, 'utf8')
     expect(xml).toMatch(
       /<testcase name="p99 &lt; 1ms" classname="idtool.gate.threshold" time="0">\s*<failure /,
     )
+    expect(xml).toMatch(
+      /<testcase name="failures.rate &lt; 1% \(default\)" classname="idtool.gate.threshold" time="0">\s*<system-out>/,
+    )
     execFileSync('xmllint', ['--noout', '--schema', '/work/shared/schemas/junit-10.xsd', junit], {
       stdio: 'pipe',
     })
-    expect(readFileSync(md, 'utf8')).toMatch(/❌ failed \(1 of 2 checks\)/)
+    expect(readFileSync(md, 'utf8')).toMatch(/❌ failed \(1 of 3 checks\)/)
   })
 
   it('exits 0 when every check passes and prints the typed result with --json', async () => {
@@ -65,6 +70,7 @@ describe('idtool gate', () => {
     expect(g.checks.map((c) => [c.name, c.kind, c.passed])).toEqual([
       ['p99 < 10s', 'threshold', true],
       ['backends.*.p99 < 10s', 'threshold', true],
+      ['failures.rate < 1% (default)', 'threshold', true],
     ])
   })
 

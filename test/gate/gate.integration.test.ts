@@ -38,7 +38,9 @@ describe('run ci-smoke, then gate its result', () => {
     const r = await runCli(['gate', out, '--threshold', 'p99 < 1ms', '--junit', junit])
     expect(r.code, r.stderr).toBe(3)
     const xml = readFileSync(junit, 'utf8')
-    expect(xml).toContain('tests="1" failures="1"')
+    // the threshold and the default failure-rate check (which passes on the healthy lab)
+    expect(xml).toContain('tests="2" failures="1"')
+    expect(xml).toMatch(/<testcase name="failures.rate &lt; 1% \(default\)"[^>]*>\s*<system-out>/)
     expect(xml).toMatch(
       /<testcase name="p99 &lt; 1ms" classname="idtool\.gate\.threshold" time="0">\s*<failure /,
     )
@@ -62,7 +64,8 @@ describe('run ci-smoke, then gate its result', () => {
     expect(r.code, r.stderr).toBe(0)
     const g = parseJson<GateResult>(r)
     expect(g.passed).toBe(true)
-    expect(g.checks).toHaveLength(3)
+    expect(g.checks).toHaveLength(4)
+    expect(g.checks[3]).toMatchObject({ name: 'failures.rate < 1% (default)', passed: true })
     expect(g.inputs).toEqual([out])
   })
 

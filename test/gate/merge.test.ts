@@ -219,8 +219,20 @@ describe('gate input rules', () => {
     const sweep = {
       kind: 'bench.sweep',
       points: [
-        { revocationEvents: 0, rps: 200, latencyMs: { p50: 5, p99: 20 }, errors: 0 },
-        { revocationEvents: 10000, rps: 120, latencyMs: { p50: 9, p99: 40 }, errors: 0 },
+        {
+          revocationEvents: 0,
+          rps: 200,
+          latencyMs: { p50: 5, p99: 20 },
+          errors: 0,
+          result: { requests: { total: 900 } },
+        },
+        {
+          revocationEvents: 10000,
+          rps: 120,
+          latencyMs: { p50: 9, p99: 40 },
+          errors: 0,
+          result: { requests: { total: 900 } },
+        },
       ],
     }
     const s = gate({
@@ -231,6 +243,7 @@ describe('gate input rules', () => {
       [120, false],
       [0.4, true],
       [0, true],
+      [0, true], // the default check: failures.rate < 1% on every point
     ])
     expect(s.checks[0]?.detail).toMatch(/points\.1\.rps/)
   })

@@ -93,6 +93,7 @@ describe('runValidateBench', () => {
         'latencyUncorrectedMs',
         'statusCodes',
         'errors',
+        'failures',
         'backends',
         'cold',
         'warm',
@@ -118,6 +119,7 @@ describe('runValidateBench', () => {
       errors: {},
       warmup: null,
       interrupted: false,
+      failures: { count: 0, rate: 0, rps: 0, latencyMs: null },
     })
     expect(r.requests.late).toBeUndefined()
     expect(new Date(r.startedAt).toString()).not.toBe('Invalid Date')
