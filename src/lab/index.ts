@@ -43,7 +43,7 @@ import {
   labPaths,
 } from './layout.js'
 import { createKeystoneDatabase, startMariadb } from './mariadb.js'
-import { childPids, ownedPid, portOpen, stopPid, waitFor } from './proc.js'
+import { childPids, ownedPid, portOpen, stopPid, tightenPidFile, waitFor } from './proc.js'
 import { buildDirectory, directoryBuilt, LDAP_URL, startSlapd } from './slapd.js'
 import { ensureLabTls } from './tls.js'
 
@@ -475,6 +475,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       changed.push(...(await finishUp(p, spec, prev, prev.ldapDomain, adminPassword, log)))
       lap('finish', t)
       timings.total = Date.now() - t0
+      tightenPidFiles(p, spec)
       const after = await labStatus(dir)
       if (!after.healthy) {
         throw new IdtoolError('the lab is not healthy after restarting haproxy', {
@@ -606,6 +607,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   changed.push(...(await finishUp(p, spec, prev, ldapDomain, passwords.admin, log)))
   lap('finish', t)
   timings.total = Date.now() - t0
+  tightenPidFiles(p, spec)
   const st = await labStatus(dir)
   if (!st.healthy) {
     throw new IdtoolError('the lab started but is not healthy', {
@@ -613,6 +615,12 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     })
   }
   return { ...st, alreadyUp: false, timingsMs: timings, changed }
+}
+
+/** Every pidfile of the lab 0644 at most (those of a lab started before uwsgi got --umask were 0666). */
+function tightenPidFiles(p: LabPaths, spec: LabSpec): void {
+  for (const f of [p.slapdPid, p.haproxyPid, p.mariadbPid]) tightenPidFile(f)
+  for (let i = 1; i <= spec.workers; i++) tightenPidFile(p.workerPid(i))
 }
 
 /** The shell lines that point OpenStack tools (and idtool) at the lab. */

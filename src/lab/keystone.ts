@@ -145,6 +145,9 @@ export async function startWorker(p: LabPaths, i: number): Promise<void> {
     '--need-app',
     '--add-header',
     `X-Keystone-Worker: ks${i}`,
+    // uwsgi's --daemonize sets umask 0, so its pidfile (and the files Keystone creates) would be 0666
+    '--umask',
+    '022',
     '--pidfile',
     p.workerPid(i),
     '--daemonize',

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { chmodSync, readFileSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
 import { IdtoolError } from '../errors.js'
 
@@ -89,6 +89,19 @@ export function readPidFile(path: string): number | undefined {
     return Number.isFinite(n) && n > 0 ? n : undefined
   } catch {
     return undefined
+  }
+}
+
+/**
+ * Make a pidfile writable by its owner only (0644 at most): a daemon started with umask 0 (uwsgi's
+ * --daemonize without --umask) writes it 0666, and `lab down` / `lab status` act on the PID it holds.
+ */
+export function tightenPidFile(path: string): void {
+  try {
+    const mode = statSync(path).mode & 0o777
+    if (mode & 0o022) chmodSync(path, mode & 0o755)
+  } catch {
+    /* not there (yet): nothing to tighten */
   }
 }
 
