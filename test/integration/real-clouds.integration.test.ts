@@ -234,3 +234,46 @@ describe('a token caller (auth_type token, OS_TOKEN)', () => {
     expect(r.stderr).toMatch(/^Hint: /m)
   })
 })
+
+describe('TLS settings and mistakes against the real haproxy frontends', () => {
+  it('--os-insecure connects without the CA and warns exactly once on stderr', async () => {
+    const r = await runCli(['lab', 'smoke', '--os-cloud', 'idtool-lab-https', '--os-insecure', '--json'], {
+      env: LAB_ENV,
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(parseJson<SmokeResult>(r).ok).toBe(true)
+    expect(r.stderr.match(/^Warning: TLS certificate verification is off/gm)).toHaveLength(1)
+  })
+
+  it('names the fix: unknown CA, http:// to the TLS port, https:// to the plain port, no client certificate', async () => {
+    const pw = readFileSync(LAB.adminPasswordFile, 'utf8').trim()
+    const base = {
+      OS_CLOUD: '',
+      OS_CLIENT_CONFIG_FILE: '',
+      OS_CLIENT_SECURE_FILE: '',
+      OS_USERNAME: 'admin',
+      OS_PASSWORD: pw,
+      OS_USER_DOMAIN_NAME: 'Default',
+      OS_PROJECT_NAME: 'admin',
+      OS_PROJECT_DOMAIN_NAME: 'Default',
+    }
+    const cases: Array<[Record<string, string>, RegExp, RegExp]> = [
+      [{ OS_AUTH_URL: 'https://127.0.0.1:5443/v3' }, /signed by a CA this machine does not trust/, /cacert/],
+      [{ OS_AUTH_URL: 'http://127.0.0.1:5443/v3' }, /speaks TLS, not plain HTTP/, /use https:\/\//],
+      [{ OS_AUTH_URL: 'https://127.0.0.1:5000/v3' }, /TLS|plain HTTP/, /http:\/\//],
+      [{ OS_AUTH_URL: 'https://127.0.0.1:5444/v3', OS_CACERT: LAB.caCert }, /client certificate/, /cert/],
+    ]
+    for (const [env, what, fix] of cases) {
+      const r = await runCli(['lab', 'smoke'], { env: { ...base, ...env } })
+      const ctx = `${env.OS_AUTH_URL}: ${r.stderr}`
+      expect(r.code, ctx).toBe(2)
+      const lines = r.stderr.trim().split('\n')
+      expect(lines, ctx).toHaveLength(2)
+      expect(lines[0], ctx).toMatch(/^Error: /)
+      expect(lines[0], ctx).toMatch(what)
+      expect(lines[1], ctx).toMatch(/^Hint: /)
+      expect(lines[1], ctx).toMatch(fix)
+      expect(r.stderr, ctx).not.toContain(pw)
+    }
+  })
+})
