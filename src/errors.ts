@@ -624,6 +624,10 @@ export function tlsConnectionError(
 /** Normalise anything thrown into an IdtoolError (unknown errors become runtime failures). */
 export function toIdtoolError(err: unknown): IdtoolError {
   if (err instanceof IdtoolError) return err
+  // a run-ending error (tokens/runner.ts FatalRunError) that reached the top: its IdtoolError says it all
+  const inner = (err as { name?: unknown; error?: unknown } | undefined)?.error
+  if ((err as { name?: unknown } | undefined)?.name === 'FatalRunError' && inner instanceof IdtoolError)
+    return inner
   const e = err as { message?: string; code?: string; oclif?: { exit?: number } }
   // a flag's own parser failed: oclif rewrites the message as "Parsing --name \n\t<reason>\nSee more help"
   const parsing = /^Parsing --(\S+)\s*\n\t(.*)/.exec(e?.message ?? '')

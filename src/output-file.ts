@@ -238,3 +238,29 @@ export function makeDirs(dir: string, mode = 0o700, maxDepth = 16): void {
     }
   }
 }
+
+/**
+ * Append `buf` (one whole record line) to `fd`, opened for appending. If the write fails part-way (a full
+ * disk), the bytes that made it are cut off again, so the file never holds a torn line followed by later
+ * records; the error is rethrown as is.
+ */
+export function appendWhole(
+  fd: number,
+  buf: Buffer,
+  fs: Partial<OutputFs> & Partial<Pick<typeof nodeFs, 'fstatSync' | 'ftruncateSync'>> = {},
+): void {
+  const f = { ...nodeFs, ...fs }
+  let off = 0
+  try {
+    while (off < buf.length) off += f.writeSync(fd, buf, off, buf.length - off)
+  } catch (err) {
+    if (off > 0) {
+      try {
+        f.ftruncateSync(fd, Math.max(0, f.fstatSync(fd).size - off))
+      } catch {
+        /* the reader ignores a torn last line */
+      }
+    }
+    throw err
+  }
+}

@@ -15,8 +15,9 @@ import {
 } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { UsageError } from '../errors.js'
-import { makeDirs } from '../output-file.js'
+import { FileSystemError, fsErrorHint, fsErrorText, UsageError } from '../errors.js'
+import { appendWhole, makeDirs } from '../output-file.js'
+import { FatalRunError } from './runner.js'
 
 /**
  * The revoke-bulk ledger: an append-only JSON Lines file (mode 0600: it holds tokens) recording every state
@@ -312,8 +313,8 @@ export class LedgerLock {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
         if (code !== 'EEXIST') {
-          throw new UsageError(`cannot lock ledger ${ledger}: ${code ?? err}`, {
-            hint: 'check that the ledger directory is writable.',
+          throw new UsageError(`cannot lock ledger ${ledger}: ${fsErrorText(err)}`, {
+            hint: fsErrorHint(err, path),
           })
         }
       }
@@ -390,12 +391,14 @@ export class LedgerWriter {
       lock.release()
       const code = (err as NodeJS.ErrnoException).code
       throw new UsageError(
-        code === 'EEXIST' ? `ledger ${path} already exists` : `cannot create ledger ${path}: ${code ?? err}`,
+        code === 'EEXIST'
+          ? `ledger ${path} already exists`
+          : `cannot create ledger ${path}: ${fsErrorText(err)}`,
         {
           hint:
             code === 'EEXIST'
               ? 'continue it with --resume, or pass another --ledger.'
-              : 'check the path and its permissions.',
+              : fsErrorHint(err, path),
         },
       )
     }
@@ -426,11 +429,23 @@ export class LedgerWriter {
     return w
   }
 
+  /** The error of a failed write: no record is written after it (the ledger stays a clean prefix for --resume). */
+  private failure?: FatalRunError
+
   append(r: LedgerRecord): void {
     if (this.closed || this.closing) return
-    const buf = Buffer.from(`${JSON.stringify(r)}\n`)
-    let off = 0
-    while (off < buf.length) off += writeSync(this.fd, buf, off)
+    if (this.failure) {
+      if ('type' in r) return // the closing record of a run that already failed: the resume does without it
+      throw this.failure // a token issued meanwhile cannot be recorded either: the run stops
+    }
+    try {
+      appendWhole(this.fd, Buffer.from(`${JSON.stringify(r)}\n`))
+    } catch (err) {
+      // a full or read-only disk: the run must stop at once (a token issued now could not be recorded), named
+      // as a file-system error; the caller's message adds how to resume once fixed
+      this.failure = new FatalRunError(new FileSystemError('cannot write ledger', this.path, err))
+      throw this.failure
+    }
     // a process crash at any point loses nothing (the line is in the page cache); for a machine crash, flush
     // about once a second, in the background so requests in flight are not held up
     const now = Date.now()
