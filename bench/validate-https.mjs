@@ -29,7 +29,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { has, runProcess } from './lib.mjs'
+import { has, runChecked, runTimed, TASKSET } from './lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -170,39 +170,17 @@ const KEY = arg('key', 'rsa')
 const SKIP = new Set(arg('skip', '').split(',').filter(Boolean))
 const HAPROXY = '/usr/sbin/haproxy'
 
-const TASKSET = has('taskset') && spawnSync('taskset', ['-c', '0', 'true']).status === 0
 const CORES = Number(spawnSync('nproc').stdout.toString().trim())
 const HAS_WRK = has('wrk')
 const HAS_AB = has('ab')
-const HAS_PY = has('/usr/bin/python3')
 const tmp = mkdtempSync(join(tmpdir(), 'idtool-bench-https-'))
 const CA_FILE = join(tmp, 'ca.pem')
 
-async function run(cmd, args, { pin = false } = {}) {
-  const full = pin && TASKSET ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args]
-  const r = await runProcess(full[0], full[1], { cwd: ROOT, timeoutMs: 120_000 })
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 500)}`)
-  return { out: r.stdout, err: r.stderr }
-}
-
-// a child's own CPU (user + system, µs precision, from wait4's rusage) and its voluntary context switches
-const RUSAGE_PY = `import json, os, sys
-pid = os.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-_, status, ru = os.wait4(pid, 0)
-with open(sys.argv[1], 'w') as f:
-    json.dump({'cpu': ru.ru_utime + ru.ru_stime, 'waits': ru.ru_nvcsw}, f)
-sys.exit(os.waitstatus_to_exitcode(status))`
+const run = (cmd, args, opts = {}) => runChecked(cmd, args, { cwd: ROOT, timeoutMs: 120000, ...opts })
 
 /** Run a command and measure its CPU; returns its output, its CPU ms and its wake-ups. */
-async function timed(cmd, args, opts) {
-  if (!HAS_PY) return { ...(await run(cmd, args, opts)), cpuMs: Number.NaN, waits: Number.NaN }
-  const f = join(tmp, 'rusage.json')
-  const r = await run('/usr/bin/python3', ['-c', RUSAGE_PY, f, cmd, ...args], opts)
-  const u = JSON.parse(readFileSync(f, 'utf8'))
-  return { ...r, cpuMs: u.cpu * 1000, waits: u.waits }
-}
+const timed = (cmd, args, opts = {}) =>
+  runTimed(cmd, args, { cwd: ROOT, timeoutMs: 120000, rusageFile: join(tmp, 'rusage.json'), ...opts })
 
 function nodeChild(o, { pin = false } = {}) {
   const args = [SELF, '--child', JSON.stringify({ caFile: CA_FILE, connections: C, seconds: SECONDS, ...o })]

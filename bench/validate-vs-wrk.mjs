@@ -24,7 +24,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { has, runProcess } from './lib.mjs'
+import { has, runChecked, runTimed, TASKSET } from './lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 // a previous build's dist/ directory to measure side by side (--before DIR or IDTOOL_BENCH_BEFORE)
@@ -222,44 +222,15 @@ const RATES = arg('rate', '2000,10000').split(',').map(Number)
 const MILLION = Number(arg('million', '1000000'))
 const SKIP = new Set(arg('skip', '').split(',').filter(Boolean))
 
-const TASKSET = has('taskset') && spawnSync('taskset', ['-c', '0', 'true']).status === 0
 const HAS_WRK = has('wrk')
 const HAS_AB = has('ab')
-const HAS_TIME = has('/usr/bin/time')
 const tmp = mkdtempSync(join(tmpdir(), 'idtool-bench-vs-'))
 
-async function run(cmd, args, { pin = false } = {}) {
-  const full = pin && TASKSET ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args]
-  const r = await runProcess(full[0], full[1], { cwd: ROOT, timeoutMs: 600_000 })
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 500)}`)
-  return { out: r.stdout, err: r.stderr }
-}
-
-// a child's own CPU (user + system, µs precision, from wait4's rusage) and its voluntary context switches
-// (wake-ups); /usr/bin/time prints CPU in 10 ms steps, too coarse for ~100 ms of wrk at a moderate rate
-const RUSAGE_PY = `import json, os, sys
-pid = os.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-_, status, ru = os.wait4(pid, 0)
-with open(sys.argv[1], 'w') as f:
-    json.dump({'cpu': ru.ru_utime + ru.ru_stime, 'waits': ru.ru_nvcsw}, f)
-sys.exit(os.waitstatus_to_exitcode(status))`
-const HAS_PY = has('python3')
+const run = (cmd, args, opts = {}) => runChecked(cmd, args, { cwd: ROOT, timeoutMs: 600000, ...opts })
 
 /** Run a command and measure its CPU; returns its output, its CPU ms and its wake-ups. */
-async function timed(cmd, args, opts) {
-  const f = join(tmp, 'rusage.json')
-  if (HAS_PY) {
-    const r = await run('python3', ['-c', RUSAGE_PY, f, cmd, ...args], opts)
-    const u = JSON.parse(readFileSync(f, 'utf8'))
-    return { ...r, cpuMs: u.cpu * 1000, waits: u.waits }
-  }
-  if (!HAS_TIME) return { ...(await run(cmd, args, opts)), cpuMs: Number.NaN, waits: Number.NaN }
-  const r = await run('/usr/bin/time', ['-o', f, '-f', '%U %S %w', cmd, ...args], opts)
-  const [u, s, w] = readFileSync(f, 'utf8').trim().split(/\s+/).slice(-3).map(Number)
-  return { ...r, cpuMs: (u + s) * 1000, waits: w }
-}
+const timed = (cmd, args, opts = {}) =>
+  runTimed(cmd, args, { cwd: ROOT, timeoutMs: 600000, rusageFile: join(tmp, 'rusage.json'), ...opts })
 
 function nodeChild(
   kind,
