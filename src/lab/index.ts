@@ -348,6 +348,66 @@ function haproxyCfgCurrent(p: LabPaths, spec: LabSpec): boolean {
   }
 }
 
+/**
+ * Start the components of a lab that are down (or up but not answering), leaving the others running:
+ * slapd, MariaDB, each Keystone worker, then haproxy (also for a new config or certificate, or when its
+ * frontends still fail once the workers are back). Returns the names of what it restarted.
+ */
+async function restartWhatIsDown(
+  p: LabPaths,
+  spec: LabSpec,
+  certsChanged: boolean,
+  log: (m: string) => void,
+): Promise<string[]> {
+  const st = await labStatus(p.dir)
+  const restarted: string[] = []
+  const stop = async (name: string, pid: number | null) => {
+    if (pid && !(await stopPid(pid))) throw new IdtoolError(`could not stop ${name} (pid ${pid})`)
+  }
+  if (!st.ldap.healthy) {
+    log(`slapd: ${st.ldap.pid ? 'not answering: restarting it' : 'down: starting it'}`)
+    await stop('slapd', st.ldap.pid)
+    await startSlapd(p)
+    restarted.push('slapd')
+  }
+  if (spec.db === 'mariadb' && st.mariadb?.pid == null) {
+    log('mariadb: down: starting it')
+    await startMariadb(p)
+    restarted.push('mariadb')
+  }
+  const workers = st.keystone.workers.filter((w) => !w.healthy)
+  for (const w of workers) {
+    log(`keystone: worker ${w.name} ${w.pid ? 'not answering: restarting it' : 'down: starting it'}`)
+    await stop(w.name, w.pid)
+    await startWorker(p, Number(w.name.slice(2)))
+  }
+  await Promise.all(
+    workers.map((w) =>
+      waitFor(
+        `keystone worker ${w.name}`,
+        () => httpOk(`${w.url}/v3`),
+        60_000,
+        `see ${p.workerLog(Number(w.name.slice(2)))}`,
+      ),
+    ),
+  )
+  restarted.push(...workers.map((w) => w.name))
+  // haproxy answers 503 while every worker is down: give its health checks (every 2 s) time to see them back
+  const frontendsOk = async () => (await httpOk(`${HAPROXY_URL}/v3`)) && (await tlsFrontendsOk(p))
+  let haproxyOk = st.haproxy.pid !== null && st.haproxy.healthy && st.tls.healthy
+  if (!haproxyOk && st.haproxy.pid !== null && workers.length) {
+    haproxyOk = await waitFor('haproxy', frontendsOk, 8_000, '').then(
+      () => true,
+      () => false,
+    )
+  }
+  if (certsChanged || !haproxyCfgCurrent(p, spec) || !haproxyOk) {
+    await restartHaproxy(p, spec, log)
+    restarted.push('haproxy')
+  }
+  return restarted
+}
+
 /** (Re)start haproxy with the current config and wait for the plain and TLS frontends. */
 async function restartHaproxy(p: LabPaths, spec: LabSpec, log: (m: string) => void): Promise<void> {
   const old = ownedPid(p.haproxyPid, p.dir)
@@ -408,12 +468,18 @@ export interface LabUpResult extends LabStatus {
   timingsMs: Record<string, number>
   /** What this run changed besides starting components: certificates, files, the application credential. */
   changed: string[]
+  /**
+   * The components this run restarted in a lab made with the same spec (the others kept running); absent
+   * when the whole lab was (re)started.
+   */
+  restarted?: string[]
 }
 
 /**
  * Bring the lab up (idempotent): slapd with the directory, Keystone workers under uwsgi, haproxy in
- * front, an LDAP-backed Keystone domain, and a clouds.yaml. A healthy lab with the same spec is left
- * alone; a different spec restarts the components and rebuilds only the data that changed.
+ * front, an LDAP-backed Keystone domain, and a clouds.yaml. A lab with the same spec keeps what runs: only
+ * the components that are down (or not answering) are started; a different spec restarts the components and
+ * rebuilds only the data that changed.
  */
 export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const { dir, spec, log } = opts
@@ -454,22 +520,23 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   lap('tls', t)
   const certsChanged = tls.made.includes('ca') || tls.made.includes('server')
 
-  if (prev?.ldapDomain && sameSpec(prev.spec, spec) && keystoneConfCurrent(p, spec)) {
-    const st = await labStatus(dir)
-    const coreHealthy =
-      st.keystone.workers.length > 0 &&
-      st.keystone.workers.every((w) => w.healthy) &&
-      st.ldap.healthy &&
-      (spec.db !== 'mariadb' || st.mariadb?.pid != null)
-    if (coreHealthy) {
-      // Keystone and slapd stay as they are; haproxy restarts only for a new config or certificate
-      let restarted = false
-      if (certsChanged || !haproxyCfgCurrent(p, spec) || !st.haproxy.healthy || !st.tls.healthy) {
-        t = Date.now()
-        await restartHaproxy(p, spec, log)
-        lap('haproxy', t)
-        restarted = true
-      }
+  if (
+    prev?.ldapDomain &&
+    sameSpec(prev.spec, spec) &&
+    keystoneConfCurrent(p, spec) &&
+    keystoneBootstrapped(p, spec) &&
+    directoryBuilt(p)
+  ) {
+    // the lab was made with this spec and its data is there: start only what is down
+    let restarted: string[] | undefined
+    t = Date.now()
+    try {
+      restarted = await restartWhatIsDown(p, spec, certsChanged, log)
+      lap('restart', t)
+    } catch (err) {
+      log(`lab up: restarting what was down failed (${(err as Error).message}); restarting the whole lab`)
+    }
+    if (restarted) {
       t = Date.now()
       const adminPassword = secret(p.adminPasswordFile)
       changed.push(...(await finishUp(p, spec, prev, prev.ldapDomain, adminPassword, log)))
@@ -478,12 +545,19 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       tightenPidFiles(p, spec)
       const after = await labStatus(dir)
       if (!after.healthy) {
-        throw new IdtoolError('the lab is not healthy after restarting haproxy', {
-          hint: 'run `idtool lab status` to see which part.',
-        })
+        throw new IdtoolError(
+          `the lab is not healthy after restarting ${restarted.join(', ') || 'nothing'}`,
+          {
+            hint: 'run `idtool lab status` to see which part.',
+          },
+        )
       }
-      log(restarted ? 'lab up: haproxy restarted' : 'lab already up and healthy: nothing to restart')
-      return { ...after, alreadyUp: !restarted, timingsMs: timings, changed }
+      log(
+        restarted.length
+          ? `lab up: restarted ${restarted.join(', ')} (the rest kept running)`
+          : 'lab already up and healthy: nothing to restart',
+      )
+      return { ...after, alreadyUp: !restarted.length, timingsMs: timings, changed, restarted }
     }
   }
   if (prev) {
