@@ -1,4 +1,19 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core'
+// Ctrl-C or SIGTERM while idtool is still starting (loading its commands takes about half a second): say so
+// and exit 130, instead of dying silently. The base command takes over once a command is running
+// (src/base-command.ts, which removes this handler by its name).
+function idtoolEarlyInterrupt() {
+  const message = 'interrupted before the run started: nothing was done'
+  if (process.argv.includes('--json')) {
+    process.stdout.write(
+      `${JSON.stringify({ error: { code: 'INTERRUPTED', message, exitCode: 130 } }, null, 2)}\n`,
+    )
+  }
+  process.stderr.write(`\nInterrupted before the run started: nothing was done.\n`)
+  process.exit(130)
+}
+process.on('SIGINT', idtoolEarlyInterrupt)
+process.on('SIGTERM', idtoolEarlyInterrupt)
 
+const { execute } = await import('@oclif/core')
 await execute({ dir: import.meta.url })

@@ -6,6 +6,31 @@ import { ExitCode, type ExitCodeValue } from './exit-codes.js'
 import { checkOutputPaths, saveOutputs, writeOutputFileOrThrow } from './output-file.js'
 import { Progress, type ProgressSink, silentProgress } from './ui/progress.js'
 
+/**
+ * Ctrl-C / SIGTERM before a command's work has started: say so, exit 130 (rather than dying silently, as
+ * Node's default does). bin/run.js installs a function of this name while idtool starts; the base command
+ * keeps it for commands that are `interruptible` until their `interruptSignal()` takes over, and removes it
+ * (by this name) otherwise.
+ */
+function idtoolEarlyInterrupt(): void {
+  const message = 'interrupted before the run started: nothing was done'
+  if (process.argv.includes('--json')) {
+    process.stdout.write(
+      `${JSON.stringify({ error: { code: 'INTERRUPTED', message, exitCode: 130 } }, null, 2)}\n`,
+    )
+  }
+  process.stderr.write('\nInterrupted before the run started: nothing was done.\n')
+  process.exit(ExitCode.Interrupted)
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+
+/** Remove every "before the run started" handler (bin/run.js's and the base command's). */
+function removeEarlyInterrupt(): void {
+  for (const sig of SIGNALS)
+    for (const l of process.listeners(sig)) if (l.name === 'idtoolEarlyInterrupt') process.off(sig, l)
+}
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
 >
@@ -29,7 +54,17 @@ export abstract class BaseCommand extends Command {
   private signalHandlers: Array<[NodeJS.Signals, () => void]> = []
   private quietMode = false
 
+  /**
+   * Whether the command stops gracefully on Ctrl-C (it calls `interruptSignal()` when its work starts); until
+   * then a Ctrl-C says "interrupted before the run started" and exits 130. Other commands get Node's default.
+   */
+  static interruptible = false
+
   override async init(): Promise<void> {
+    removeEarlyInterrupt()
+    if ((this.constructor as typeof BaseCommand).interruptible) {
+      for (const sig of SIGNALS) process.on(sig, idtoolEarlyInterrupt)
+    }
     await super.init()
     this.quietMode = this.argv.includes('--quiet') || this.argv.includes('-q')
   }
@@ -57,6 +92,7 @@ export abstract class BaseCommand extends Command {
     if (this.interruptController) return this.interruptController.signal
     const ac = new AbortController()
     this.interruptController = ac
+    removeEarlyInterrupt()
     for (const sig of ['SIGINT', 'SIGTERM'] as NodeJS.Signals[]) {
       const handler = () => {
         if (ac.signal.aborted) {
@@ -146,6 +182,7 @@ export abstract class BaseCommand extends Command {
   }
 
   override async finally(err: Error | undefined): Promise<void> {
+    removeEarlyInterrupt()
     for (const [sig, handler] of this.signalHandlers) process.off(sig, handler)
     this.signalHandlers = []
     return super.finally(err)

@@ -17,6 +17,9 @@ import type { BulkProgress } from '../tokens/progress.js'
 import { revokeBulk } from '../tokens/revoke.js'
 
 export default class RevokeBulk extends BaseCommand {
+  // Ctrl-C before the work starts says so (exit 130); after, the run stops and keeps its partial result
+  static override interruptible = true
+
   static override summary =
     'Issue and revoke tokens in bulk, or revoke a token pool, with a resumable ledger.'
   static override description =

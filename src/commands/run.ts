@@ -55,6 +55,9 @@ function withoutSuccessJson(loadable: Command.Loadable, commandClass: Command.Cl
 }
 
 export default class Run extends BaseCommand {
+  // Ctrl-C before the work starts says so (exit 130); after, the run stops and keeps its partial result
+  static override interruptible = true
+
   static override summary = 'Run a scenario file: its command with its settings, then its thresholds.'
   static override description =
     `A scenario is a YAML file with four keys: command (e.g. "bench validate"), settings (a mapping of the command's long flag names to values, e.g. duration: 3s, concurrency: 2, keepalive: false), thresholds (a list of expressions, e.g. - p99 < 500ms) and description. See scenarios/ci-smoke.yaml.

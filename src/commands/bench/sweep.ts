@@ -38,6 +38,9 @@ const DEFAULT_TOKEN_COUNT = 100
 const { out: _out, hgrm: _hgrm, ...validateFlags } = benchValidateFlags
 
 export default class BenchSweep extends BaseCommand {
+  // Ctrl-C before the work starts says so (exit 130); after, the run stops and keeps its partial result
+  static override interruptible = true
+
   static override summary =
     'Validation throughput and latency against the number of revocation events, level by level.'
 

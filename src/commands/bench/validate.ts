@@ -17,6 +17,9 @@ import { applyScenarioFlag } from '../../scenario/index.js'
 import { formatMs } from '../../ui/progress.js'
 
 export default class BenchValidate extends BaseCommand {
+  // Ctrl-C before the work starts says so (exit 130); after, the run stops and keeps its partial result
+  static override interruptible = true
+
   static override summary =
     'Token validation load (GET/HEAD /v3/auth/tokens) through a load balancer, measured truthfully.'
 

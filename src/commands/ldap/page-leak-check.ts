@@ -50,6 +50,9 @@ function sameUrl(a: string, b: string): boolean {
 }
 
 export default class LdapPageLeakCheck extends BaseCommand {
+  // Ctrl-C before the work starts says so (exit 130); after, the run stops and keeps its partial result
+  static override interruptible = true
+
   static override summary =
     'Repeat paged LDAP searches at a tiny page size, watch memory, and say leak or no leak with numbers.'
 

@@ -15,6 +15,9 @@ import { readPool } from '../../tokens/pool.js'
 import type { BulkProgress } from '../../tokens/progress.js'
 
 export default class TokensIssue extends BaseCommand {
+  // Ctrl-C before the work starts says so (exit 130); after, the run stops and keeps its partial result
+  static override interruptible = true
+
   static override summary = 'Issue N Keystone tokens into a token pool file (JSON Lines, mode 0600).'
   static override description =
     `Issues --count tokens and appends each one to --out as it arrives: one JSON record a line (token,
