@@ -10,7 +10,7 @@ import { osFlagInputs, osFlags } from '../flags.js'
 import { openSession } from '../keystone/session.js'
 import { formatBulkProgress, renderRevokeBulk } from '../report/tokens.js'
 import type { RevokeBulkResult } from '../results/types.js'
-import { bulkFlags } from '../tokens/flags.js'
+import { bulkFlags, checkBulkConcurrency } from '../tokens/flags.js'
 import type { IssueMethod } from '../tokens/issue.js'
 import { defaultLedgerDir, findResumableLedger, newLedgerPath } from '../tokens/ledger.js'
 import type { BulkProgress } from '../tokens/progress.js'
@@ -110,6 +110,7 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
 
   async run(): Promise<RevokeBulkResult> {
     const { flags } = await this.parse(RevokeBulk)
+    checkBulkConcurrency(flags.concurrency)
     if (!flags.resume && flags.count === undefined && flags.from === undefined) {
       throw new UsageError('nothing to revoke: give --count N or --from POOL.jsonl', {
         hint: 'or --resume to continue an interrupted run.',

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { UsageError } from '../errors.js'
 import { durationFlag, durationOrZeroFlag, MAX_DURATION_MS, parseDuration } from '../flags.js'
+import { checkConcurrency } from './limits.js'
 import { OPEN_MODEL_DEFAULT_CONNECTIONS, type ValidateBenchSettings } from './validate.js'
 
 /**
@@ -177,6 +178,22 @@ export function validateSettingsFromFlags(f: BenchValidateFlagValues): ValidateB
   const c = model === 'closed' ? (concurrency ?? 1) : null
   const connections =
     positiveInt(f.connections, 'connections') ?? (model === 'closed' ? c! : OPEN_MODEL_DEFAULT_CONNECTIONS)
+  // every connection is a socket (a file descriptor): refused before the run when above the ceiling or the
+  // process's open-file limit, never found out part-way with the target flooded
+  checkConcurrency(
+    f.connections === undefined
+      ? [
+          {
+            flag: model === 'closed' ? '--concurrency' : '--connections',
+            value: c ?? connections,
+            sockets: connections,
+          },
+        ]
+      : [
+          { flag: '--concurrency', value: c, sockets: 0 },
+          { flag: '--connections', value: connections },
+        ],
+  )
   const method = (f['http-method'] ?? 'GET').toUpperCase()
   if (method !== 'GET' && method !== 'HEAD')
     throw new UsageError(`--http-method must be GET or HEAD (got ${f['http-method']})`)

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { durationFlag } from '../flags.js'
+import { checkConcurrency } from '../load/limits.js'
 
 /** Flags shared by `tokens issue` and `revoke-bulk`. */
 export const bulkFlags = {
@@ -40,4 +41,12 @@ export const bulkFlags = {
     min: 0,
     max: 10,
   }),
+}
+
+/**
+ * Refuse (exit 2, before connecting) a bulk concurrency whose sockets do not fit the open-file limit: each
+ * request in flight may hold a socket of the session's pool and one of the lean bulk client.
+ */
+export function checkBulkConcurrency(concurrency: number, flag = '--concurrency'): void {
+  checkConcurrency([{ flag, value: concurrency, sockets: 2 * concurrency }])
 }

@@ -30,6 +30,7 @@ import { apiLeveler, type EventLeveler, seedLeveler } from '../../sweep/drivers.
 import { isLabTarget } from '../../sweep/lab-target.js'
 import { parseLevels } from '../../sweep/levels.js'
 import { runSweep, SweepFailed } from '../../sweep/sweep.js'
+import { checkBulkConcurrency } from '../../tokens/flags.js'
 import { formatMs } from '../../ui/progress.js'
 
 const DEFAULT_TOKEN_COUNT = 100
@@ -131,6 +132,7 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
     }
     const levels = parseLevels(flags.revocations)
     const settings = validateSettingsFromFlags(flags)
+    checkBulkConcurrency(flags['revoke-concurrency'], '--revoke-concurrency')
     const source = tokenSourceFromFlags({
       ...flags,
       'token-count': flags['token-count'] ?? (flags.tokens ? undefined : DEFAULT_TOKEN_COUNT),

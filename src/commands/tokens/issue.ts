@@ -9,7 +9,7 @@ import { osFlagInputs, osFlags } from '../../flags.js'
 import { openSession } from '../../keystone/session.js'
 import { formatBulkProgress, renderTokensIssue } from '../../report/tokens.js'
 import type { TokensIssueResult } from '../../results/types.js'
-import { bulkFlags } from '../../tokens/flags.js'
+import { bulkFlags, checkBulkConcurrency } from '../../tokens/flags.js'
 import { type IssueMethod, issueTokens } from '../../tokens/issue.js'
 import { readPool } from '../../tokens/pool.js'
 import type { BulkProgress } from '../../tokens/progress.js'
@@ -72,6 +72,7 @@ password. Runs against the lab unless OS_* settings or --os-cloud name another c
   async run(): Promise<TokensIssueResult> {
     const { flags } = await this.parse(TokensIssue)
     const out = resolve(flags.out)
+    checkBulkConcurrency(flags.concurrency)
     // check the output before authenticating: bad input fails fast and writes nothing
     if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) {
       throw new UsageError(`the directory of --out ${flags.out} does not exist`, {
