@@ -8,6 +8,9 @@
 // Rounds interleave the kinds (R rounds, the order rotated each round); every run is the real CLI (`--json`),
 // and the figures are the result's own issueRatePerSec / revokeRatePerSec. Medians over rounds and the ratio
 // of each kind to the password caller are printed. Each run adds N revocation events to the lab.
+// Then validation: `bench validate --concurrency 2 --requests V` by each caller kind, of a pool of tokens issued
+// by a password caller and of a pool issued by the application credential (Keystone validates both the caller
+// token and the subject token, and either may come from an application credential), interleaved the same way.
 //
 // Usage: npm run build && node bench/caller-kinds.mjs [--count 200] [--concurrency 4] [--rounds 3]
 // Secrets (the token) go to the child's environment only, never to argv or to the output.
@@ -22,11 +25,13 @@ const { values } = parseArgs({
     count: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
+    validations: { type: 'string', default: '60' },
   },
 })
 const N = Number(values.count)
 const C = Number(values.concurrency)
 const R = Number(values.rounds)
+const V = Number(values.validations)
 const BIN = new URL('../bin/run.js', import.meta.url).pathname
 const { defaultLabDir, labPaths } = await import('../dist/lab/layout.js')
 const { resolveAuth } = await import('../dist/config/auth.js')
@@ -59,6 +64,7 @@ const kinds = {
 }
 const names = Object.keys(kinds)
 const rates = Object.fromEntries(names.map((k) => [k, { issue: [], revoke: [], method: '' }]))
+const validations = {}
 let seq = 0
 try {
   for (let round = 0; round < R; round++) {
@@ -81,6 +87,52 @@ try {
       )
     }
   }
+  // validation by caller kind and subject kind
+  const pools = {}
+  for (const [subject, kind] of [
+    ['password', 'password'],
+    ['appcred', 'appcred'],
+  ]) {
+    pools[subject] = join(dir, `${subject}-pool.jsonl`)
+    const r = await runProcess(
+      process.execPath,
+      [BIN, 'tokens', 'issue', '--count', '10', '--out', pools[subject], '--json'],
+      { env: { NO_COLOR: '1', ...kinds[kind] } },
+    )
+    if (r.code !== 0) throw new Error(`tokens issue (${kind}): ${r.stderr.split('\n')[0]}`)
+  }
+  for (let round = 0; round < R; round++) {
+    for (const kind of names.map((_, i) => names[(i + round) % names.length])) {
+      for (const subject of Object.keys(pools)) {
+        const r = await runProcess(
+          process.execPath,
+          [
+            BIN,
+            'bench',
+            'validate',
+            '--tokens',
+            pools[subject],
+            '--concurrency',
+            '2',
+            '--requests',
+            String(V),
+            '--json',
+          ],
+          { env: { NO_COLOR: '1', ...kinds[kind] } },
+        )
+        if (r.code !== 0)
+          throw new Error(`${kind} validating ${subject}: exited ${r.code}: ${r.stderr.split('\n')[0]}`)
+        const res = JSON.parse(r.stdout)
+        if (res.requests.ok !== res.requests.total)
+          throw new Error(`${kind} validating ${subject}: unexpected answers`)
+        const key = `${kind}/${subject}`
+        validations[key] ??= { rps: [], p50: [] }
+        validations[key].rps.push(res.throughput.rps)
+        validations[key].p50.push(res.latencyMs.p50)
+        process.stderr.write(`round ${round + 1} validate ${key}: ${res.throughput.rps.toFixed(1)}/s\n`)
+      }
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
@@ -100,5 +152,17 @@ for (const k of names) {
   const v = median(rates[k].revoke)
   console.log(
     `${k.padEnd(9)} ${rates[k].method.padEnd(38)} ${i.toFixed(1).padStart(7)}  ${(i / base.issue).toFixed(2)}  ${v.toFixed(1).padStart(9)}  ${(v / base.revoke).toFixed(2)}`,
+  )
+}
+
+const vbase = median(validations['password/password'].rps)
+console.log(
+  `\nbench validate --concurrency 2 --requests ${V}, medians; ratio to a password caller validating password tokens`,
+)
+console.log('caller / subject tokens from    validations/s  (x)    p50 ms')
+for (const [key, v] of Object.entries(validations)) {
+  const rps = median(v.rps)
+  console.log(
+    `${key.padEnd(30)} ${rps.toFixed(1).padStart(13)}  ${(rps / vbase).toFixed(2)}  ${median(v.p50).toFixed(1).padStart(8)}`,
   )
 }
