@@ -30,6 +30,15 @@ export function unknownCommand(
 ): UnknownCommand {
   const words = id.split(':').filter(Boolean)
   const names = [...new Set(commands.map((c) => c.replaceAll(':', ' ')))].sort()
+  const top = [...new Set(names.map((n) => n.split(' ')[0] as string))]
+  if (id.startsWith('-')) {
+    // `idtool --json nope`: oclif takes the first word as the command
+    return {
+      typed: id,
+      message: `"${id}" is not a command: flags come after the command`,
+      hint: `\`${bin} COMMAND ${id}\`, where COMMAND is one of: ${top.join(', ')}.`,
+    }
+  }
   if (words.length === 1 && words[0] === 'help') {
     return {
       typed: 'help',
@@ -62,7 +71,6 @@ export function unknownCommand(
   const topic = words[0] !== undefined && topics.includes(words[0]) ? words[0] : undefined
   const typed = topic ? words.slice(0, 2).join(' ') : (words[0] ?? id)
   const inTopic = topic ? names.filter((n) => n.startsWith(`${topic} `)) : []
-  const top = [...new Set(names.map((n) => n.split(' ')[0] as string))]
   return {
     typed,
     message: `unknown command "${typed}"`,

@@ -53,6 +53,9 @@ describe('unknownCommand (closest command)', () => {
       'the commands: bench, config, gate, lab, report, revoke-bulk, run, tokens (`idtool --help` describes them)',
     )
     expect(unknownCommand('help', COMMANDS, TOPICS).hint).toMatch(/^help is a flag: `idtool --help`/)
+    const flag = unknownCommand('--json', COMMANDS, TOPICS)
+    expect(flag.message).toBe('"--json" is not a command: flags come after the command')
+    expect(flag.hint).toMatch(/^`idtool COMMAND --json`, where COMMAND is one of: bench, config, gate/)
   })
 })
 
