@@ -55,7 +55,12 @@ export async function openSession(
   const tls = tlsConnectOptions(settings.tls, { warn: opts.warn, sources: settings.sources })
   const own = !opts.dispatcher
   const dispatcher =
-    opts.dispatcher ?? new Agent({ connections: opts.connections ?? 16, connect: tlsConnector(tls) })
+    opts.dispatcher ??
+    new Agent({
+      connections: opts.connections ?? 16,
+      // undici's connect timeout (10 s by default, the TLS handshake included) bounded by the request timeout
+      connect: tlsConnector(opts.timeoutMs ? { ...tls, timeout: opts.timeoutMs } : tls),
+    })
   const client = new KeystoneClient({
     authUrl: settings.authUrl,
     dispatcher,

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici'
 import { AuthError, connectionErrorFor, HttpError } from '../errors.js'
+import { transportError } from '../http/h1.js'
 import { type IssuedToken, issuedToken, type Scope, type TokenBody } from '../keystone/client.js'
 import { H1Pool } from './h1.js'
 
@@ -80,6 +81,25 @@ export class TokenWire {
       let status = 0
       let resHeaders: Answer['headers'] = {}
       const chunks: Buffer[] = []
+      // undici's own timeouts start once the request is on a connection: the connect and the TLS handshake
+      // (up to the connector's 10 s) come on top. One deadline for the whole request, as on the lean path.
+      let controller: { abort(reason: Error): void } | undefined
+      let expired: Error | undefined
+      let settled = false
+      const settle = () => {
+        settled = true
+        if (timer) clearTimeout(timer)
+      }
+      const timer =
+        this.timeoutMs > 0
+          ? setTimeout(() => {
+              if (settled) return
+              settle()
+              expired = transportError('UND_ERR_HEADERS_TIMEOUT', `no answer within ${this.timeoutMs} ms`)
+              controller?.abort(expired)
+              reject(connectionErrorFor(url, expired))
+            }, this.timeoutMs)
+          : undefined
       this.dispatcher.dispatch(
         {
           origin: this.origin,
@@ -92,7 +112,10 @@ export class TokenWire {
         },
         {
           // its presence selects undici's controller-style handler API
-          onRequestStart: () => {},
+          onRequestStart: (c) => {
+            controller = c
+            if (expired) c.abort(expired)
+          },
           onResponseStart: (_c, statusCode, h) => {
             status = statusCode
             resHeaders = h as Answer['headers']
@@ -101,6 +124,8 @@ export class TokenWire {
             chunks.push(chunk)
           },
           onResponseEnd: () => {
+            if (settled) return
+            settle()
             resolve({
               status,
               headers: resHeaders,
@@ -108,6 +133,8 @@ export class TokenWire {
             })
           },
           onResponseError: (_c, err) => {
+            if (settled) return
+            settle()
             reject(connectionErrorFor(url, err))
           },
         },

@@ -2,13 +2,14 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { Agent } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { networkErrorClass } from '../../src/errors.js'
+import { openSession } from '../../src/keystone/session.js'
 import { type CallContext, CallerAuth, callWithRetry } from '../../src/tokens/caller.js'
 import { H1Pool } from '../../src/tokens/h1.js'
 import { Pacer, systemClock } from '../../src/tokens/runner.js'
 import { TokenWire } from '../../src/tokens/wire.js'
 import { parseJson, runCli } from '../helpers/cli.js'
 import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { tempDir } from './helpers.js'
+import { passwordSettings, tempDir } from './helpers.js'
 
 // Issue 12 item 8: --timeout of the bulk calls' lean client, counted from the start of the request
 // (connecting and waiting for a free connection included), and a timed-out request retried per --retries.
@@ -91,6 +92,51 @@ describe('lean bulk client: per-request timeout on a server that accepts and nev
     expect(silent.accepted() - before).toBe(3)
     expect(took).toBeGreaterThanOrEqual(3 * 290)
     expect(took).toBeLessThan(3 * (300 + 75) + 2 * 20 + 400)
+  })
+})
+
+describe('https bulk calls (undici): the same deadline, the TLS handshake included', () => {
+  it('a server that accepts and never answers the handshake fails at the timeout, not at the 10 s connect timeout', async () => {
+    const silent = await silentServer()
+    const agent = new Agent({ connect: { rejectUnauthorized: false } })
+    const wire = new TokenWire(agent, `https://127.0.0.1:${silent.port}/v3`, 300)
+    try {
+      const t0 = performance.now()
+      const err = await wire.revoke('caller', 'subject').then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      const took = performance.now() - t0
+      expect(networkErrorClass(err)).toBe('timeout')
+      expect(took).toBeGreaterThanOrEqual(290)
+      expect(took).toBeLessThan(300 + 300)
+    } finally {
+      wire.close()
+      await agent.destroy()
+      await silent.close()
+    }
+  })
+})
+
+describe('the session (authentication, revocation events): connect and TLS handshake bounded by the timeout', () => {
+  it('openSession against a silent https server fails within a second of the timeout, not after 10 s', async () => {
+    const silent = await silentServer()
+    try {
+      const t0 = performance.now()
+      const err = await openSession(passwordSettings(`https://127.0.0.1:${silent.port}/v3`, 'pw'), {
+        timeoutMs: 300,
+      }).then(
+        (s) => s.close(),
+        (e: unknown) => e,
+      )
+      const took = performance.now() - t0
+      expect(networkErrorClass(err)).toBe('timeout')
+      expect((err as Error).message).toMatch(/connect timed out/)
+      // undici's connect timer ticks in ~0.5 s steps (its fast timers): within a second of the timeout
+      expect(took).toBeLessThan(300 + 1000 + 300)
+    } finally {
+      await silent.close()
+    }
   })
 })
 
