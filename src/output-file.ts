@@ -223,8 +223,11 @@ export function makeDirs(dir: string, mode = 0o700, maxDepth = 16): void {
   let d = resolve(dir)
   for (let i = 0; i <= maxDepth; i++) {
     if (nodeFs.existsSync(d)) break
-    if (i === maxDepth)
-      throw new FileSystemError('cannot create', dir, Object.assign(new Error('too deep'), {}))
+    if (i === maxDepth) {
+      throw new UsageError(`cannot create ${dir}: more than ${maxDepth} missing directories`, {
+        hint: 'create the parent directories first, or choose another path.',
+      })
+    }
     missing.unshift(d)
     const up = dirname(d)
     if (up === d) break
@@ -234,7 +237,15 @@ export function makeDirs(dir: string, mode = 0o700, maxDepth = 16): void {
     try {
       nodeFs.mkdirSync(m, { mode })
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new FileSystemError('cannot create', m, err)
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue
+      // the parent exists (made above or found) yet refuses: a virtual file system such as /proc, or no rights
+      throw new FileSystemError('cannot create', m, err, {
+        exitCode: 2,
+        hint:
+          (err as NodeJS.ErrnoException).code === 'ENOENT'
+            ? `directories cannot be created in ${dirname(m)} (a virtual file system?): choose another path.`
+            : fsErrorHint(err, m),
+      })
     }
   }
 }

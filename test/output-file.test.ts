@@ -225,6 +225,18 @@ describe('output paths in the CLI (issue 12 item 4; needs the build)', () => {
     expect(r.stdout).toBe('')
   })
 
+  it('lab up --dir /proc/idtool-no/lab ends at once (bounded mkdir), exit 2', async () => {
+    const t0 = Date.now()
+    const r = await runCli(['lab', 'up', '--dir', '/proc/idtool-no/lab'], { timeoutMs: 30_000 })
+    expect(r.signal).toBeNull()
+    expect(r.code, r.stderr).toBe(2)
+    expect(Date.now() - t0).toBeLessThan(25_000)
+    // on a machine without the lab's packages, that is said first; else the directory is named
+    expect(r.stderr).toMatch(
+      /^Error: (cannot create \/proc\/idtool-no: no such file or directory \(ENOENT\)|the lab needs packages)/m,
+    )
+  }, 40_000)
+
   it('one rule for every command: a missing output directory is exit 2, nothing created', async () => {
     const d = dir()
     const missing = join(d, 'missing')

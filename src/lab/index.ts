@@ -4,6 +4,7 @@ import { Agent, request } from 'undici'
 import { IdtoolError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import { KeystoneClient } from '../keystone/client.js'
+import { makeDirs } from '../output-file.js'
 import { ensureLabAppCred } from './appcred.js'
 import { labAuthUrl, labCloudNames, writeLabClouds } from './clouds.js'
 import {
@@ -505,8 +506,8 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     lap('install', ti)
   }
 
-  for (const d of [dir, p.run, p.secrets, p.slapdDir, p.keystoneDir, `${dir}/haproxy`])
-    mkdirSync(d, { recursive: true, mode: 0o700 })
+  // one level at a time (makeDirs): Node's recursive mkdir loops forever on a --dir like /proc/x/lab
+  for (const d of [dir, p.run, p.secrets, p.slapdDir, p.keystoneDir, `${dir}/haproxy`]) makeDirs(d, 0o700)
   const prev = readState(p)
   const changed: string[] = []
 
