@@ -153,6 +153,22 @@ export function issueOne(
   )
 }
 
+/**
+ * The error that ends a run whose first token failed for good (the settings are wrong or the target is
+ * down), saying how many times it was retried (--retries).
+ */
+export function firstTokenError(err: unknown): IdtoolError {
+  const e = toIdtoolError(err)
+  const retries = (err as { retries?: number })?.retries ?? 0
+  if (!retries) return e
+  return new IdtoolError(`${e.message} (after ${retries} ${retries === 1 ? 'retry' : 'retries'})`, {
+    code: e.code,
+    exitCode: e.exitCode,
+    hint: e.hint,
+    cause: err,
+  })
+}
+
 /** Run-wide counters, the consecutive-failure breaker and throttled progress. */
 export class BulkTally {
   issued = 0
@@ -294,7 +310,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
       if (err instanceof RunAborted) return
       if (err instanceof FatalRunError) throw err
       // the very first token failing for good means the settings are wrong: stop with that error
-      if (first) throw new FatalRunError(toIdtoolError(err))
+      if (first) throw new FatalRunError(firstTokenError(err))
       tally.fail(i, 'issue', failureReason(err))
     }
     emit(snapshot)

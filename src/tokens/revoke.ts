@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { HttpError, IdtoolError, toIdtoolError, UsageError } from '../errors.js'
+import { HttpError, IdtoolError, UsageError } from '../errors.js'
 import { ForbiddenWatch, forbiddenReason, forbiddenRunError, isForbidden } from '../keystone/policy.js'
 import type { RevokeBulkResult } from '../results/types.js'
 import { callWithRetry, failureReason } from './caller.js'
@@ -8,6 +8,7 @@ import {
   BulkTally,
   bulkCallContext,
   effectiveIssueMethod,
+  firstTokenError,
   type IssueMethod,
   issueOne,
   wireFor,
@@ -348,7 +349,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
             toRevoke.push({ i, token: t.token })
           } catch (err) {
             if (err instanceof RunAborted || err instanceof FatalRunError) throw err
-            if (first) throw new FatalRunError(toIdtoolError(err))
+            if (first) throw new FatalRunError(firstTokenError(err))
             const reason = failureReason(err)
             ledger.append({ i, s: 'failed', stage: 'issue', reason, at: at() })
             tally.fail(i, 'issue', reason)

@@ -185,7 +185,9 @@ describe('tokens issue / revoke-bulk (CLI): --timeout and --retries reach the bu
     )
     const took = performance.now() - t0
     expect(r.code).toBe(2)
-    expect(parseJson<{ error: { code: string } }>(r).error.code).toBe('UND_ERR_HEADERS_TIMEOUT')
+    const e = parseJson<{ error: { code: string; message: string } }>(r).error
+    expect(e.code).toBe('UND_ERR_HEADERS_TIMEOUT')
+    expect(e.message).toMatch(/\(after 2 retries\)$/)
     expect(4 - fk.faults.stallTokenMethod).toBe(3)
     // 3 x 500 ms (+ a sweep each) + backoff (<= 100 + 200 ms) + the CLI's start; before the fix: 30 s+
     expect(took).toBeLessThan(6_000)
@@ -212,7 +214,9 @@ describe('tokens issue / revoke-bulk (CLI): --timeout and --retries reach the bu
     )
     const took = performance.now() - t0
     expect(r.code).toBe(2)
-    expect(parseJson<{ error: { code: string } }>(r).error.code).toBe('UND_ERR_HEADERS_TIMEOUT')
+    const e = parseJson<{ error: { code: string; message: string } }>(r).error
+    expect(e.code).toBe('UND_ERR_HEADERS_TIMEOUT')
+    expect(e.message).toMatch(/\(after 1 retry\)$/)
     expect(4 - fk.faults.stallTokenMethod).toBe(2)
     expect(took).toBeLessThan(6_000)
   }, 30_000)
