@@ -40,7 +40,7 @@ describe('lab up restarts only what is down', () => {
     } finally {
       // restore the shared lab, bounded by the test timeout
       const st = await labStatus(LAB_DIR)
-      if (!st.healthy && st.spec) await labUp({ dir: LAB_DIR, spec: st.spec, log: () => {} })
+      if (!st.healthy && st.spec) await labUp({ dir: LAB_DIR, spec: st.spec, install: false, log: () => {} })
     }
   }, 240_000)
 })
