@@ -15,10 +15,15 @@ import type { BackendStats, BenchValidateResult, Percentiles } from '../results/
  * methods, a missing histogram).
  */
 export function mergeBenchResults(results: BenchValidateResult[]): BenchValidateResult {
-  if (results.length === 0) throw new UsageError('nothing to merge: no results given')
+  if (results.length === 0)
+    throw new UsageError('nothing to merge: no results given', {
+      hint: 'give two or more bench validate result files.',
+    })
   for (const r of results) {
     if (r?.kind !== 'bench.validate')
-      throw new UsageError(`cannot merge a ${String(r?.kind)} result: only bench.validate results merge`)
+      throw new UsageError(`cannot merge a ${String(r?.kind)} result: only bench.validate results merge`, {
+        hint: 'merge the bench validate results that several machines took at the same time; `idtool report` renders the others one by one.',
+      })
     if (typeof r.histogram !== 'string' || r.histogram === '')
       throw new UsageError('cannot merge a bench.validate result without its histogram', {
         hint: 'results written by idtool bench validate --out carry one; do not strip it.',
@@ -32,7 +37,10 @@ export function mergeBenchResults(results: BenchValidateResult[]): BenchValidate
       hint: 'merge only results of generators that ran the same scenario at the same time.',
     })
   const methods = new Set(results.map((r) => r.method))
-  if (methods.size > 1) throw new UsageError('cannot merge results of different HTTP methods (GET and HEAD)')
+  if (methods.size > 1)
+    throw new UsageError('cannot merge results of different HTTP methods (GET and HEAD)', {
+      hint: 'merge results of runs with the same --http-method.',
+    })
 
   const starts = results.map((r) => Date.parse(r.startedAt))
   const validStarts = starts.every((s) => Number.isFinite(s))

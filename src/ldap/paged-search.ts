@@ -1,6 +1,6 @@
 import net from 'node:net'
 import { Client, FilterParser, ResultCodeError } from 'ldapts'
-import { errorCode, networkErrorClass } from '../errors.js'
+import { describeTlsProblem, errorCode, networkErrorClass, tlsProblem } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import { IterationError, type IterationOutcome, type LeakTarget, type LeakWorker } from './page-leak-check.js'
 
@@ -104,6 +104,12 @@ export function classifyLdapError(
         )
       case 4:
         return sizeLimitError(0, ctx.bindDn, err)
+      case 34:
+        return new IterationError('invalid-dn', `invalid DN syntax (LDAP result 34): ${detail}`, {
+          hint: 'check --bind-dn and --base: a DN is attribute=value pairs joined by commas, e.g. cn=svc,dc=example,dc=org.',
+          exitCode: ExitCode.Usage,
+          cause: err,
+        })
       case 32:
         return new IterationError(
           'no-such-object',
@@ -135,6 +141,25 @@ export function classifyLdapError(
     }
   }
   const message = ((err as Error)?.message ?? String(err)).split('\n')[0] ?? ''
+  const tls = tlsProblem(err, ctx.url)
+  if (tls) {
+    // one line naming the problem (never OpenSSL's own text), with the LDAP flags in the hint
+    const { message: what } = describeTlsProblem(ctx.url, tls)
+    const hint =
+      tls.kind === 'tls-to-plain-port'
+        ? 'this port speaks plain LDAP: use ldap:// (with --starttls for TLS on the same port), or the ldaps:// port (usually 636).'
+        : tls.kind === 'name-mismatch'
+          ? 'use the host name the certificate was made for in --url.'
+          : tls.kind === 'expired' || tls.kind === 'not-yet-valid'
+            ? "the server's certificate must be renewed (or the clocks compared)."
+            : 'pass the CA bundle that signed the server certificate with --cacert.'
+    return new IterationError('tls', `TLS with ${ctx.url} failed: ${what}`, {
+      reconnect: true,
+      hint,
+      exitCode: ExitCode.Usage,
+      cause: err,
+    })
+  }
   const code = errorCode(err)
   if (code) {
     const cls = networkErrorClass(err)
@@ -174,6 +199,17 @@ export function classifyLdapError(
   return new IterationError('other', `LDAP ${ctx.url}: ${message}`, { reconnect: true, cause: err })
 }
 
+/** A StartTLS the server refused (an LDAP result, e.g. slapd without TLS: 52 "Could not initialize TLS"). */
+export function startTlsRefused(err: unknown, url: string): unknown {
+  if (!(err instanceof ResultCodeError)) return err
+  const detail = err.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '')
+  return new IterationError('tls', `${url} refused StartTLS (LDAP result ${err.code}): ${detail}`, {
+    hint: 'the server does not offer StartTLS: drop --starttls, or use its ldaps:// port if it has one.',
+    exitCode: ExitCode.Usage,
+    cause: err,
+  })
+}
+
 /** Connect (TCP_NODELAY, like OpenLDAP's client), optionally StartTLS, and bind. Throws IterationError. */
 export async function openLdap(conn: LdapConnection): Promise<Client> {
   const u = new URL(conn.url)
@@ -190,7 +226,13 @@ export async function openLdap(conn: LdapConnection): Promise<Client> {
     }) as typeof net.connect,
   })
   try {
-    if (conn.starttls) await client.startTLS({ ca: conn.ca, servername: u.hostname })
+    if (conn.starttls) {
+      try {
+        await client.startTLS({ ca: conn.ca, servername: u.hostname })
+      } catch (err) {
+        throw startTlsRefused(err, conn.url)
+      }
+    }
     if (conn.bindDn) await client.bind(conn.bindDn, conn.password ?? '')
     return client
   } catch (err) {

@@ -142,6 +142,23 @@ describe('mergeBenchResults', () => {
     expect(() => mergeBenchResults([])).toThrow(/nothing to merge/)
     expect(() => mergeBenchResults([ra, { ...rb, model: 'open' }])).toThrow(/different load models/)
     expect(() => mergeBenchResults([ra, { ...rb, histogram: '' }])).toThrow(/without its histogram/)
+    // every refusal comes with a hint (issue 12 item 17: merge-kind errors had none)
+    for (const bad of [
+      [],
+      [ra, { ...rb, model: 'open' as const }],
+      [ra, { ...rb, method: 'HEAD' as const }],
+      [ra, { ...rb, kind: 'revoke-bulk' }],
+    ]) {
+      const err = (() => {
+        try {
+          mergeBenchResults(bad as (typeof ra)[])
+        } catch (e) {
+          return e as { hint?: string; exitCode?: number }
+        }
+      })()
+      expect(err?.exitCode).toBe(2)
+      expect(err?.hint).toBeTruthy()
+    }
   })
 })
 

@@ -35,7 +35,10 @@ export default class ReportMerge extends BaseCommand {
   async run(): Promise<BenchValidateResult> {
     const { argv, flags } = await this.parse(ReportMerge)
     const files = (argv as string[]).filter((a) => a.length > 0)
-    if (files.length === 0) throw new UsageError('give the result files to merge')
+    if (files.length === 0)
+      throw new UsageError('give the result files to merge', {
+        hint: 'e.g. idtool report merge part-1.json part-2.json --out merged.json',
+      })
     this.checkOutputPaths([['--out', flags.out]])
     const loaded = files.map((f) => readResultFile(f))
     const parts = loaded.map((l) => l.result) as BenchValidateResult[]
