@@ -314,22 +314,32 @@ const UNKNOWN_CA_CODES = new Set([
   'CERT_UNTRUSTED',
 ])
 
-/** TLS alerts a server sends about the client certificate: code -> [alert number, what it means]. */
+/**
+ * TLS alerts a server sends about the client certificate: the alert's name in Node's error code (after
+ * `_ALERT_`) -> [alert number, what it means]. The prefix differs between OpenSSL versions (3.0:
+ * `ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE`, `ERR_SSL_TLSV1_ALERT_UNKNOWN_CA`; 3.5, Node 24:
+ * `ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE`), so only the name is matched.
+ */
 const CLIENT_CERT_ALERTS: Record<string, [number, string]> = {
-  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: [116, 'certificate required'],
-  ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE: [40, 'handshake failure'],
-  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: [42, 'bad certificate'],
-  ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE: [43, 'unsupported certificate'],
-  ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED: [44, 'certificate revoked'],
-  ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED: [45, 'certificate expired'],
-  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: [46, 'certificate unknown'],
-  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: [48, 'unknown ca'],
-  ERR_SSL_TLSV1_ALERT_ACCESS_DENIED: [49, 'access denied'],
+  CERTIFICATE_REQUIRED: [116, 'certificate required'],
+  HANDSHAKE_FAILURE: [40, 'handshake failure'],
+  BAD_CERTIFICATE: [42, 'bad certificate'],
+  UNSUPPORTED_CERTIFICATE: [43, 'unsupported certificate'],
+  CERTIFICATE_REVOKED: [44, 'certificate revoked'],
+  CERTIFICATE_EXPIRED: [45, 'certificate expired'],
+  CERTIFICATE_UNKNOWN: [46, 'certificate unknown'],
+  UNKNOWN_CA: [48, 'unknown ca'],
+  ACCESS_DENIED: [49, 'access denied'],
+}
+
+function clientCertAlert(code: string): [number, string] | undefined {
+  const m = /^ERR_SSL_.*_ALERT_([A-Z_]+)$/.exec(code)
+  return m ? CLIENT_CERT_ALERTS[m[1]!] : undefined
 }
 
 /** OpenSSL's answer when the other side does not speak TLS (it read plain text as a TLS record). */
 const NOT_TLS =
-  /wrong version number|packet length too long|unknown protocol|record layer failure|http request/i
+  /wrong version number|packet length too long|data length too long|unknown protocol|record layer failure|http request/i
 
 /** OpenSSL's reason of an error, one line: `reason` when Node set it, else parsed from the message. */
 export function opensslReason(err: { reason?: unknown; message?: unknown }): string | undefined {
@@ -377,7 +387,7 @@ export function tlsProblem(err: unknown, url?: string): TlsProblem | undefined {
       return { kind: 'expired', code, validTo: typeof validTo === 'string' ? validTo : undefined }
     }
     if (code === 'CERT_NOT_YET_VALID') return { kind: 'not-yet-valid', code }
-    const alert = CLIENT_CERT_ALERTS[code]
+    const alert = clientCertAlert(code)
     if (alert) {
       const kind =
         alert[0] === 116 || alert[0] === 40 || alert[0] === 42
