@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
 import { InvalidDNSyntaxError, UnavailableError } from 'ldapts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { classifyLdapError, openLdap, startTlsRefused } from '../../src/ldap/paged-search.js'
@@ -8,13 +8,21 @@ import { classifyLdapError, openLdap, startTlsRefused } from '../../src/ldap/pag
 describe('LDAP errors name the fix', () => {
   let plain: Server
   let port = 0
+  const sockets = new Set<Socket>()
   beforeAll(async () => {
     // a plain (non-TLS) service: answers bytes that are no TLS record
-    plain = createServer((s) => s.end('not tls\n'))
+    plain = createServer((s) => {
+      sockets.add(s)
+      s.on('close', () => sockets.delete(s))
+      s.end('not tls\n')
+    })
     await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r))
     port = (plain.address() as { port: number }).port
   })
-  afterAll(() => new Promise<void>((r) => plain.close(() => r())))
+  afterAll(() => {
+    for (const s of sockets) s.destroy()
+    return new Promise<void>((r) => plain.close(() => r()))
+  })
 
   it('an invalid DN is a usage error (exit 2) with a hint showing the DN syntax', () => {
     const e = classifyLdapError(new InvalidDNSyntaxError('invalid DN'), {
