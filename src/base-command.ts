@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
-import { isLoopbackUrl } from './config/auth.js'
+import { isLoopbackUrl } from './config/urls.js'
 import { toIdtoolError, UsageError } from './errors.js'
 import { ExitCode, type ExitCodeValue } from './exit-codes.js'
 import { checkOutputPaths, saveOutputs, writeOutputFileOrThrow } from './output-file.js'

@@ -7,6 +7,7 @@ import { isMapping, loadPyYaml, type PyValue, pyStr, pyTruthy } from './pyyaml.j
 import type { AuthSettings, Credential, ScopeRequest, Sources, TlsSettings, UserRef } from './settings.js'
 
 export type { AuthSettings } from './settings.js'
+export { isLoopbackUrl, keystoneV3Base } from './urls.js'
 
 /**
  * The connection resolver: clouds.yaml, secure.yaml, OS_* variables and --os-* flags turned into one
@@ -930,24 +931,6 @@ function checkUrl(authUrl: string): void {
     throw new ConfigError(`auth URL "${authUrl}" must use http or https`, {
       hint: 'use a full URL such as http://127.0.0.1:5000/v3',
     })
-  }
-}
-
-/** The base `.../v3` URL for a Keystone auth URL given with or without the version suffix. */
-export function keystoneV3Base(authUrl: string): string {
-  const u = authUrl.replace(/\/+$/, '')
-  if (/\/v3$/.test(u)) return u
-  if (/\/v2\.0$/.test(u)) return u.replace(/\/v2\.0$/, '/v3')
-  return `${u}/v3`
-}
-
-/** Whether a URL points at the loopback range (127.0.0.0/8, ::1, localhost). */
-export function isLoopbackUrl(url: string): boolean {
-  try {
-    const h = new URL(url).hostname.replace(/^\[|\]$/g, '')
-    return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h)
-  } catch {
-    return false
   }
 }
 

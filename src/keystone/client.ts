@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { type Dispatcher, request } from 'undici'
-import { keystoneV3Base } from '../config/auth.js'
 import type { TlsSettings } from '../config/settings.js'
+import { keystoneV3Base } from '../config/urls.js'
 import { AuthError, HttpError, IdtoolError } from '../errors.js'
 import { explainConnectionError, type TlsConnectOptions } from '../http/tls.js'
 

@@ -698,18 +698,4 @@ function tightenPidFiles(p: LabPaths, spec: LabSpec): void {
   for (let i = 1; i <= spec.workers; i++) tightenPidFile(p.workerPid(i))
 }
 
-/** The shell lines that point OpenStack tools (and idtool) at the lab. */
-export function labEnv(dir: string): string {
-  return Object.entries(labEnvVars(dir))
-    .map(([k, v]) => `export ${k}=${v}\n`)
-    .join('')
-}
-
-/**
- * The variables that point OpenStack tools (and idtool) at the lab. openstacksdk reads secure.yaml only
- * from its search path or OS_CLIENT_SECURE_FILE (not from beside OS_CLIENT_CONFIG_FILE), so both are set.
- */
-export function labEnvVars(dir: string): Record<string, string> {
-  const p = labPaths(dir)
-  return { OS_CLIENT_CONFIG_FILE: p.cloudsYaml, OS_CLIENT_SECURE_FILE: p.secureYaml, OS_CLOUD: LAB_CLOUD }
-}
+export { labEnv, labEnvVars } from './layout.js'

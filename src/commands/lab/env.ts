@@ -1,5 +1,5 @@
 import { BaseCommand } from '../../base-command.js'
-import { labEnv, labEnvVars } from '../../lab/index.js'
+import { labEnv, labEnvVars } from '../../lab/layout.js'
 import { labDirFlag } from '../../lab-flags.js'
 
 export default class LabEnv extends BaseCommand {
