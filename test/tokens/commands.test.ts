@@ -4,22 +4,12 @@ import type { RevokeBulkResult, TokensIssueResult } from '../../src/results/type
 import { readLedger } from '../../src/tokens/ledger.js'
 import { parseJson, runCli } from '../helpers/cli.js'
 import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { tempDir } from './helpers.js'
+import { fakeCliEnv, tempDir } from './helpers.js'
 
 // The built CLI (`npm run build` first) as a child process, against a local stand-in on port 0.
 let fk: FakeKeystone
 const tmp = tempDir()
-const env = (password = FAKE_PASSWORD) => ({
-  OS_CLOUD: '',
-  OS_CLIENT_CONFIG_FILE: '',
-  OS_AUTH_URL: fk.authUrl,
-  OS_USERNAME: 'admin',
-  OS_PASSWORD: password,
-  OS_PROJECT_NAME: 'admin',
-  OS_USER_DOMAIN_NAME: 'Default',
-  OS_PROJECT_DOMAIN_NAME: 'Default',
-  XDG_STATE_HOME: tmp.path('state'),
-})
+const env = (password = FAKE_PASSWORD) => fakeCliEnv(fk, tmp.path('state'), password)
 beforeAll(async () => {
   fk = await startFakeKeystone()
 })

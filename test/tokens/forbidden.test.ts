@@ -6,8 +6,8 @@ import { issueTokens } from '../../src/tokens/issue.js'
 import { readLedger } from '../../src/tokens/ledger.js'
 import { FORBIDDEN_PROBE, revokeBulk } from '../../src/tokens/revoke.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { fakeSession, jsonLines, tempDir } from './helpers.js'
+import { type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
+import { fakeCliEnv, fakeSession, jsonLines, tempDir } from './helpers.js'
 
 // Issue 12 item 14: a caller that Keystone's policy does not allow to validate or revoke other users' tokens
 // gets a 403 for every one. The run stops after the first answers with exit 2 and a line naming the rule and
@@ -17,17 +17,7 @@ let session: KeystoneSession
 const tmp = tempDir('idtool-forbidden-')
 let n = 0
 const file = (name: string) => tmp.path(`${n++}-${name}`)
-const env = () => ({
-  OS_CLOUD: '',
-  OS_CLIENT_CONFIG_FILE: '',
-  OS_AUTH_URL: fk.authUrl,
-  OS_USERNAME: 'admin',
-  OS_PASSWORD: FAKE_PASSWORD,
-  OS_PROJECT_NAME: 'admin',
-  OS_USER_DOMAIN_NAME: 'Default',
-  OS_PROJECT_DOMAIN_NAME: 'Default',
-  XDG_STATE_HOME: tmp.path('state'),
-})
+const env = () => fakeCliEnv(fk, tmp.path('state'))
 beforeAll(async () => {
   fk = await startFakeKeystone()
   session = await fakeSession(fk)

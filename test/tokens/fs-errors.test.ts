@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { readLedger } from '../../src/tokens/ledger.js'
 import { readPool } from '../../src/tokens/pool.js'
 import { runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { tempDir } from './helpers.js'
+import { type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
+import { fakeCliEnv, tempDir } from './helpers.js'
 
 // Issue 12 item 9: a full disk under the pool or the ledger is named as a file-system error with the path
 // and the fix (it was "Error: network error: ENOSPC" with no hint), leaves no torn line, and revoke-bulk
@@ -15,17 +15,7 @@ let fk: FakeKeystone
 const tmp = tempDir('idtool-fs-errors-')
 const disk = tmp.path('disk')
 let mounted = false
-const env = () => ({
-  OS_CLOUD: '',
-  OS_CLIENT_CONFIG_FILE: '',
-  OS_AUTH_URL: fk.authUrl,
-  OS_USERNAME: 'admin',
-  OS_PASSWORD: FAKE_PASSWORD,
-  OS_PROJECT_NAME: 'admin',
-  OS_USER_DOMAIN_NAME: 'Default',
-  OS_PROJECT_DOMAIN_NAME: 'Default',
-  XDG_STATE_HOME: tmp.path('state'),
-})
+const env = () => fakeCliEnv(fk, tmp.path('state'))
 
 beforeAll(async () => {
   fk = await startFakeKeystone()

@@ -10,6 +10,28 @@ export function fakeSettings(fk: FakeKeystone, password = FAKE_PASSWORD): AuthSe
   return passwordSettings(fk.authUrl, password)
 }
 
+/**
+ * The environment of a CLI run against the fake Keystone: its URL and the admin password in OS_* variables (no
+ * clouds.yaml), and the state directory (default ledgers) under `stateDir`.
+ */
+export function fakeCliEnv(
+  fk: FakeKeystone,
+  stateDir: string,
+  password = FAKE_PASSWORD,
+): Record<string, string> {
+  return {
+    OS_CLOUD: '',
+    OS_CLIENT_CONFIG_FILE: '',
+    OS_AUTH_URL: fk.authUrl,
+    OS_USERNAME: 'admin',
+    OS_PASSWORD: password,
+    OS_PROJECT_NAME: 'admin',
+    OS_USER_DOMAIN_NAME: 'Default',
+    OS_PROJECT_DOMAIN_NAME: 'Default',
+    XDG_STATE_HOME: stateDir,
+  }
+}
+
 /** Settings of a password caller `admin` scoped to project `admin`, both in domain Default. */
 export function passwordSettings(authUrl: string, password: string): AuthSettings {
   return {

@@ -8,8 +8,8 @@ import { H1Pool } from '../../src/tokens/h1.js'
 import { Pacer, systemClock } from '../../src/tokens/runner.js'
 import { TokenWire } from '../../src/tokens/wire.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { passwordSettings, tempDir } from './helpers.js'
+import { type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
+import { fakeCliEnv, passwordSettings, tempDir } from './helpers.js'
 
 // Issue 12 item 8: --timeout of the bulk calls' lean client, counted from the start of the request
 // (connecting and waiting for a free connection included), and a timed-out request retried per --retries.
@@ -143,17 +143,7 @@ describe('the session (authentication, revocation events): connect and TLS hands
 describe('tokens issue / revoke-bulk (CLI): --timeout and --retries reach the bulk calls', () => {
   let fk: FakeKeystone
   const tmp = tempDir()
-  const env = () => ({
-    OS_CLOUD: '',
-    OS_CLIENT_CONFIG_FILE: '',
-    OS_AUTH_URL: fk.authUrl,
-    OS_USERNAME: 'admin',
-    OS_PASSWORD: FAKE_PASSWORD,
-    OS_PROJECT_NAME: 'admin',
-    OS_USER_DOMAIN_NAME: 'Default',
-    OS_PROJECT_DOMAIN_NAME: 'Default',
-    XDG_STATE_HOME: tmp.path('state'),
-  })
+  const env = () => fakeCliEnv(fk, tmp.path('state'))
   beforeAll(async () => {
     fk = await startFakeKeystone()
   })
