@@ -53,7 +53,7 @@ const WARM_S = 1
 async function child(o) {
   const ca = readFileSync(o.caFile, 'utf8')
   if (o.tool === 'idtool') {
-    const { runValidateBench } = await import('../dist/load/validate.js')
+    const { runValidateBench } = await import('../dist/bench/validate.js')
     const tokens = Array.from({ length: 100 }, (_, i) => ({
       token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
     }))

@@ -62,7 +62,7 @@ async function child(childKind, url, connections, seconds, rate, million) {
   const engine = () =>
     before
       ? import(pathToFileURL(join(BEFORE_DIST, 'load/validate.js')).href)
-      : import('../dist/load/validate.js')
+      : import('../dist/bench/validate.js')
   const tokens = Array.from({ length: 100 }, (_, i) => ({
     token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
   }))

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand } from '../cli/base-command.js'
 import { UsageError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import {
@@ -9,10 +9,10 @@ import {
   parseMaxRegression,
   parseThreshold,
   type Threshold,
-} from '../gate/index.js'
-import { renderJunit } from '../gate/junit.js'
-import { renderGateMarkdown } from '../gate/markdown.js'
+} from '../metrics/gate.js'
 import { renderGate } from '../report/gate.js'
+import { renderGateMarkdown } from '../report/gate-markdown.js'
+import { renderJunit } from '../report/junit.js'
 import type { GateResult } from '../results/types.js'
 import { loadScenario, scenarioKind } from '../scenario/index.js'
 

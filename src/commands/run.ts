@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Args, type Command, type Config, Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand } from '../cli/base-command.js'
 import { IdtoolError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import {
@@ -13,10 +13,10 @@ import {
   parseMaxRegression,
   parseThreshold,
   type Threshold,
-} from '../gate/index.js'
-import { renderJunit } from '../gate/junit.js'
-import { renderGateMarkdown } from '../gate/markdown.js'
+} from '../metrics/gate.js'
 import { renderGate } from '../report/gate.js'
+import { renderGateMarkdown } from '../report/gate-markdown.js'
+import { renderJunit } from '../report/junit.js'
 import type { GateResult } from '../results/types.js'
 import {
   applySets,

@@ -3,7 +3,7 @@ import { type Dispatcher, request } from 'undici'
 import type { TlsSettings } from '../config/settings.js'
 import { keystoneV3Base } from '../config/urls.js'
 import { AuthError, HttpError, IdtoolError } from '../errors.js'
-import { explainConnectionError, type TlsConnectOptions } from '../http/tls.js'
+import { explainConnectionError, type TlsConnectOptions } from '../load/tls.js'
 
 /**
  * The `scope` member of a token request, as Keystone takes it (`{project: {id}}`, `{project: {name, domain:

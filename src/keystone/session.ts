@@ -1,6 +1,6 @@
 import { Agent, type Dispatcher } from 'undici'
 import type { AuthSettings, AuthType } from '../config/settings.js'
-import { type TlsConnectOptions, tlsConnectOptions, tlsConnector } from '../http/tls.js'
+import { type TlsConnectOptions, tlsConnectOptions, tlsConnector } from '../load/tls.js'
 import { authRequestBody, describeCaller } from './auth-body.js'
 import { type IssuedToken, KeystoneClient, type Scope } from './client.js'
 

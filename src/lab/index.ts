@@ -4,7 +4,7 @@ import { Agent, request } from 'undici'
 import { IdtoolError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import { KeystoneClient } from '../keystone/client.js'
-import { makeDirs } from '../output-file.js'
+import { makeDirs } from '../results/output-file.js'
 import { ensureLabAppCred } from './appcred.js'
 import { labAuthUrl, labCloudNames, writeLabClouds } from './clouds.js'
 import {

@@ -1,6 +1,8 @@
 import { IdtoolError, UsageError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import { createHistogram, encodeHistogram, recordMs, summarizeMs } from '../metrics/histogram.js'
+import { SampleSeries } from '../metrics/series.js'
+import { combineVerdicts, judgeSeries } from '../metrics/stats.js'
 import type { LeakSubject, LeakVerdict, PageLeakCheckResult } from '../results/types.js'
 import {
   type ForcedGc,
@@ -13,8 +15,6 @@ import {
   sampleOwnHeap,
   settleHeap,
 } from './memory.js'
-import { SampleSeries } from './series.js'
-import { combineVerdicts, judgeSeries } from './stats.js'
 
 /**
  * The page-leak-check engine: runs one "iteration" (a full paged LDAP search, or one Keystone user

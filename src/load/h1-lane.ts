@@ -10,7 +10,7 @@ import {
   requestBytes,
   sweepIntervalMs,
   transportError,
-} from '../http/h1.js'
+} from './h1.js'
 import type { Lane, LaneHandler } from './lanes.js'
 
 /** One read buffer for every lane: JavaScript runs one read callback at a time. */

@@ -1,5 +1,5 @@
 import { Client, type Dispatcher } from 'undici'
-import { type H1TlsOptions, h1Tls } from '../http/h1.js'
+import { type H1TlsOptions, h1Tls } from './h1.js'
 import { H1Lane } from './h1-lane.js'
 
 /**

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici'
 import { networkErrorClass } from '../errors.js'
-import { findHeader, headerName, nameIs } from '../http/h1.js'
 import type { PhaseProgress, PhaseSummary, RequestOutcome, TransportErrorClass } from './events.js'
+import { findHeader, headerName, nameIs } from './h1.js'
 import type { LaneHandler, Lanes } from './lanes.js'
 import {
   blockWindowMs,

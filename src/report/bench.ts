@@ -1,7 +1,7 @@
 import Table from 'cli-table3'
-import type { ValidateProgress } from '../load/validate.js'
+import type { ValidateProgress } from '../bench/validate.js'
+import { formatMs } from '../cli/progress.js'
 import type { BenchValidateResult, Percentiles } from '../results/types.js'
-import { formatMs } from '../ui/progress.js'
 import { ratioPct } from './summary.js'
 
 const style = { head: [], border: [] }

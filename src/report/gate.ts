@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import { formatMetricValue, formatPct } from '../gate/format.js'
+import { formatMetricValue, formatPct } from '../metrics/threshold-format.js'
 import type { GateResult } from '../results/types.js'
 
 /** The gate result as a table plus notes and a verdict line (pure: result in, text out). */

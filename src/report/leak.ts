@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import { formatBytes } from '../ldap/units.js'
+import { formatBytes } from '../metrics/units.js'
 import type { LeakSubject, PageLeakCheckResult } from '../results/types.js'
 
 const signed = (b: number) => (b > 0 ? `+${formatBytes(b)}` : formatBytes(b))

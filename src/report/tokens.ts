@@ -1,7 +1,7 @@
 import Table from 'cli-table3'
+import { formatMs } from '../cli/progress.js'
+import type { BulkProgress } from '../keystone/progress.js'
 import type { RevokeBulkResult, TokensIssueResult } from '../results/types.js'
-import type { BulkProgress } from '../tokens/progress.js'
-import { formatMs } from '../ui/progress.js'
 
 const table = () => new Table({ style: { head: [], border: [] } })
 

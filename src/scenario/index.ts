@@ -1,4 +1,4 @@
-export { flagSpecsOf, loadTargetCommand, shellQuote, type TargetCommand } from './command.js'
+export { flagSpecsOf, loadTargetCommand, shellQuote, type TargetCommand } from '../cli/scenario-command.js'
 export {
   applyScenarioFlag,
   assertScenarioCommand,

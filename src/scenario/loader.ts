@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
 import { UsageError } from '../errors.js'
-import { parseThreshold, type Threshold, ThresholdSyntaxError } from '../gate/expression.js'
-import { compileMetric } from '../gate/metrics.js'
+import { compileMetric } from '../metrics/catalogue.js'
+import { parseThreshold, type Threshold, ThresholdSyntaxError } from '../metrics/thresholds.js'
 
 /**
  * Scenario files: YAML naming a command, its settings (the command's flag names) and thresholds.

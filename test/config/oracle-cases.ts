@@ -1,4 +1,4 @@
-import type { OsFlagValues } from '../../src/flags.js'
+import type { OsFlagValues } from '../../src/cli/flags.js'
 
 /**
  * Connection setups resolved by idtool and by the real openstack client (test/config/osc_oracle.py).

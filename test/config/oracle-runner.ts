@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { expect } from 'vitest'
+import { type OsFlagValues, osFlagInputs } from '../../src/cli/flags.js'
 import { resolveAuth } from '../../src/config/auth.js'
 import type { AuthSettings } from '../../src/config/settings.js'
 import { ConfigError } from '../../src/errors.js'
-import { type OsFlagValues, osFlagInputs } from '../../src/flags.js'
 import { authRequestBody } from '../../src/keystone/auth-body.js'
 import type { OracleCase } from './oracle-cases.js'
 

@@ -6,7 +6,7 @@ import type { AuthSettings } from '../../src/config/settings.js'
 import { keystoneTarget, pageSizeFromDomainConfig } from '../../src/ldap/keystone-target.js'
 import { runPageLeakCheck } from '../../src/ldap/page-leak-check.js'
 import { startServer, type TestServer } from '../helpers/server.js'
-import { passwordSettings } from '../tokens/helpers.js'
+import { passwordSettings } from '../keystone/helpers.js'
 
 // A local HTTP server on port 0 answering the three Keystone v3 routes the Keystone target uses (unit
 // test only; the integration test uses the lab's real Keystone). It can be told to fail listings.

@@ -8,7 +8,7 @@ import {
   readProcMemory,
   sampleOwnHeap,
 } from '../../src/ldap/memory.js'
-import { SampleSeries } from '../../src/ldap/series.js'
+import { SampleSeries } from '../../src/metrics/series.js'
 
 const STAT = (state: string, start: string) =>
   `4242 (my (odd) name) ${state} 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 ${start} 1000000 200 18446744073709551615`

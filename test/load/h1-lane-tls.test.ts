@@ -7,11 +7,11 @@ import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
 import type { Dispatcher } from 'undici'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { runValidateBench, type ValidateBenchOptions } from '../../src/bench/validate.js'
 import { networkErrorClass } from '../../src/errors.js'
-import { h1Tls } from '../../src/http/h1.js'
+import { h1Tls } from '../../src/load/h1.js'
 import { H1Lane } from '../../src/load/h1-lane.js'
 import { createLanes, type LaneHandler, type Lanes, laneClientFor } from '../../src/load/lanes.js'
-import { runValidateBench, type ValidateBenchOptions } from '../../src/load/validate.js'
 
 // Certificates made with openssl at setup: a CA, a server certificate it signs for 127.0.0.1 and
 // localhost, a client certificate it signs, and a self-signed certificate nobody trusts.

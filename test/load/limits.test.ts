@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
+import { validateSettingsFromFlags } from '../../src/cli/validate-flags.js'
 import { UsageError } from '../../src/errors.js'
 import { checkConcurrency, FD_HEADROOM, MAX_CONCURRENCY, openFileLimit } from '../../src/load/limits.js'
-import { validateSettingsFromFlags } from '../../src/load/validate-flags.js'
 import { BIN, type CliResult, parseJson, ROOT, runCli } from '../helpers/cli.js'
 
 // Issue 12 item 7: `-c 100000 -d 3s` opened ~20,000 sockets (the fd limit) and left the lab's haproxy and a

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runValidateBench } from '../../src/bench/validate.js'
 import type { RequestOutcome, TransportErrorClass } from '../../src/load/events.js'
 import { OutcomeRecorder, UNKNOWN_BACKEND } from '../../src/load/recorder.js'
-import { runValidateBench } from '../../src/load/validate.js'
 import { decodeHistogram, summarizeMs } from '../../src/metrics/histogram.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 

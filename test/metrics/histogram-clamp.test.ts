@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { mergeBenchResults } from '../../src/gate/merge.js'
 import { OutcomeRecorder, percentiles } from '../../src/load/recorder.js'
 import {
   clampToMax,
@@ -8,8 +7,9 @@ import {
   recordMs,
   summarizeMs,
 } from '../../src/metrics/histogram.js'
+import { mergeBenchResults } from '../../src/metrics/merge.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
-import { benchResult } from '../gate/fixtures.js'
+import { benchResult } from '../fixtures/gate-results.js'
 
 // Issue 12 item 17: a reported p99 of 3008.5 ms above a max of 3007.0 ms. HdrHistogram gives a
 // percentile as the highest value equivalent to its bucket (3 significant digits: a bucket ~2 ms wide at

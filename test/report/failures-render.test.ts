@@ -3,7 +3,7 @@ import { renderBenchValidateTable } from '../../src/report/bench.js'
 import { renderHtml } from '../../src/report/html.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
-import { benchResult, latencies } from '../gate/fixtures.js'
+import { benchResult, latencies } from '../fixtures/gate-results.js'
 
 // Issue 12 item 5: the tables show the expected answers' throughput and latency, and the failures apart.
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mergeBenchResults } from '../../src/gate/index.js'
+import { mergeBenchResults } from '../../src/metrics/gate.js'
 import { decodeHistogram, encodeHistogram, summarizeMs } from '../../src/metrics/histogram.js'
 import { benchResult, histogramOf, latencies } from './fixtures.js'
 

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadResultFile } from '../../src/gate/index.js'
+import { loadResultFile } from '../../src/metrics/gate.js'
 import { parseResult } from '../../src/report/render.js'
 import type { AnyResult } from '../../src/results/types.js'
 import { checkResult, RESULT_KINDS } from '../../src/results/validate.js'
-import { benchResult as gateBench, latencies } from '../gate/fixtures.js'
+import { benchResult as gateBench, latencies } from '../fixtures/gate-results.js'
 import {
   benchResult,
   gateResult,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Flags } from '@oclif/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { durationFlag } from '../../src/flags.js'
+import { durationFlag } from '../../src/cli/flags.js'
 import {
   applyScenarioFlag,
   applySets,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from '../tokens/fake-keystone.js'
+import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from '../keystone/fake-keystone.js'
 
 // Issue 12 item 17: `idtool run` without --out saved the result in a /tmp/idtool-run-* directory and left
 // it there after every run. TMPDIR points the CLI at a private temporary directory, so what it leaves

@@ -1,20 +1,26 @@
 import { setMaxListeners } from 'node:events'
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
-import { resolveAuthOrLab } from '../../config/target.js'
-import { UsageError } from '../../errors.js'
-import { ExitCode } from '../../exit-codes.js'
-import { osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
-import { openSession } from '../../keystone/session.js'
-import { labRevocationStore } from '../../lab/revocations.js'
-import { labDirFlag } from '../../lab-flags.js'
-import { prepareValidateTokens } from '../../load/tokens.js'
-import { runValidateBench } from '../../load/validate.js'
+import { parseLevels } from '../../bench/levels.js'
+import { runSweep, SweepFailed } from '../../bench/sweep.js'
+import { apiLeveler, type EventLeveler, seedLeveler } from '../../bench/sweep-drivers.js'
+import { prepareValidateTokens } from '../../bench/token-pool.js'
+import { runValidateBench } from '../../bench/validate.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
+import { labDirFlag } from '../../cli/lab-flags.js'
+import { formatMs } from '../../cli/progress.js'
+import { checkBulkConcurrency } from '../../cli/token-flags.js'
 import {
   benchValidateFlags,
   tokenSourceFromFlags,
   validateSettingsFromFlags,
-} from '../../load/validate-flags.js'
+} from '../../cli/validate-flags.js'
+import { UsageError } from '../../errors.js'
+import { ExitCode } from '../../exit-codes.js'
+import { openSession } from '../../keystone/session.js'
+import { labRevocationStore } from '../../lab/revocations.js'
+import { isLabTarget } from '../../lab/sweep-target.js'
+import { resolveAuthOrLab } from '../../lab/target.js'
 import { renderHtml } from '../../report/html.js'
 import {
   fmtChange,
@@ -26,12 +32,6 @@ import {
 } from '../../report/sweep.js'
 import type { BenchSweepResult } from '../../results/types.js'
 import { applyScenarioFlag } from '../../scenario/index.js'
-import { apiLeveler, type EventLeveler, seedLeveler } from '../../sweep/drivers.js'
-import { isLabTarget } from '../../sweep/lab-target.js'
-import { parseLevels } from '../../sweep/levels.js'
-import { runSweep, SweepFailed } from '../../sweep/sweep.js'
-import { checkBulkConcurrency } from '../../tokens/flags.js'
-import { formatMs } from '../../ui/progress.js'
 
 const DEFAULT_TOKEN_COUNT = 100
 

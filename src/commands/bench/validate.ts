@@ -1,20 +1,20 @@
-import { BaseCommand } from '../../base-command.js'
-import { resolveAuthOrLab } from '../../config/target.js'
-import { ExitCode } from '../../exit-codes.js'
-import { osFlagInputs, osFlags, scenarioFlag } from '../../flags.js'
-import { openSession } from '../../keystone/session.js'
-import { prepareValidateTokens } from '../../load/tokens.js'
-import { runValidateBench, validationUrl } from '../../load/validate.js'
+import { prepareValidateTokens } from '../../bench/token-pool.js'
+import { runValidateBench, validationUrl } from '../../bench/validate.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
+import { formatMs } from '../../cli/progress.js'
 import {
   benchValidateFlags,
   tokenSourceFromFlags,
   validateSettingsFromFlags,
-} from '../../load/validate-flags.js'
+} from '../../cli/validate-flags.js'
+import { ExitCode } from '../../exit-codes.js'
+import { openSession } from '../../keystone/session.js'
+import { resolveAuthOrLab } from '../../lab/target.js'
 import { decodeHistogram, toHgrm } from '../../metrics/histogram.js'
 import { renderBenchValidateTable, renderValidateProgress } from '../../report/bench.js'
 import type { BenchValidateResult } from '../../results/types.js'
 import { applyScenarioFlag } from '../../scenario/index.js'
-import { formatMs } from '../../ui/progress.js'
 
 export default class BenchValidate extends BaseCommand {
   // Ctrl-C before the work starts says so (exit 130); after, the run stops and keeps its partial result

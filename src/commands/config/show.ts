@@ -1,8 +1,8 @@
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { osFlagInputs, osFlags } from '../../cli/flags.js'
 import { type ConfigShowResult, configShow, renderConfigShow } from '../../config/show.js'
-import { resolveAuthOrLab } from '../../config/target.js'
 import { ExitCode } from '../../exit-codes.js'
-import { osFlagInputs, osFlags } from '../../flags.js'
+import { resolveAuthOrLab } from '../../lab/target.js'
 
 export default class ConfigShow extends BaseCommand {
   static override summary = 'Show the Keystone connection idtool would use, and where each value came from.'

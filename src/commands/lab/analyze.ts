@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { labDirFlag } from '../../cli/lab-flags.js'
 import { analyzeRevocationDb, labRevocationStore } from '../../lab/revocations.js'
-import { labDirFlag } from '../../lab-flags.js'
 
 export default class LabAnalyze extends BaseCommand {
   static override summary = "LAB ONLY: update the lab database's planner statistics (SQLite ANALYZE)."

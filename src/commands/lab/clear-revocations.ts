@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { labDirFlag } from '../../cli/lab-flags.js'
 import { clearRevocations, labRevocationStore } from '../../lab/revocations.js'
-import { labDirFlag } from '../../lab-flags.js'
 
 export default class LabClearRevocations extends BaseCommand {
   static override summary = 'LAB ONLY: delete the revocation events from the lab database.'

@@ -1,6 +1,6 @@
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { labDirFlag } from '../../cli/lab-flags.js'
 import { labEnv, labEnvVars } from '../../lab/layout.js'
-import { labDirFlag } from '../../lab-flags.js'
 
 export default class LabEnv extends BaseCommand {
   static override summary = 'Print the export lines that point OpenStack tools and idtool at the lab.'

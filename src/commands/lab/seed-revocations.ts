@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { labDirFlag } from '../../cli/lab-flags.js'
 import { UsageError } from '../../errors.js'
 import { labRevocationStore, seedRevocations, setRevocationLevel } from '../../lab/revocations.js'
-import { labDirFlag } from '../../lab-flags.js'
 
 export default class LabSeedRevocations extends BaseCommand {
   static override summary = 'LAB ONLY: insert N revocation events straight into the lab database.'

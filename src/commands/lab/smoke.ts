@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
-import { resolveAuthOrLab } from '../../config/target.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { osFlagInputs, osFlags } from '../../cli/flags.js'
 import { ExitCode } from '../../exit-codes.js'
-import { osFlagInputs, osFlags } from '../../flags.js'
 import { openSession } from '../../keystone/session.js'
 import { smoke } from '../../lab/smoke.js'
+import { resolveAuthOrLab } from '../../lab/target.js'
 
 export default class LabSmoke extends BaseCommand {
   static override summary =

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand } from '../../cli/base-command.js'
+import { labDirFlag } from '../../cli/lab-flags.js'
 import { labUp } from '../../lab/index.js'
 import { renderLabAccess } from '../../lab/render.js'
-import { labDirFlag } from '../../lab-flags.js'
 import { renderLabStatus } from '../../report/lab.js'
 
 export default class LabUp extends BaseCommand {

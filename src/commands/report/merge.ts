@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand } from '../../cli/base-command.js'
 import { UsageError } from '../../errors.js'
-import { mergeBenchResults } from '../../gate/index.js'
+import { mergeBenchResults } from '../../metrics/gate.js'
 import { readResultFile, renderTable } from '../../report/render.js'
 import type { BenchValidateResult } from '../../results/types.js'
 
