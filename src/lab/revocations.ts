@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { IdtoolError, UsageError } from '../errors.js'
 import { labPaths } from './layout.js'
 import { run } from './proc.js'
+import { labIsSetUp } from './target.js'
 
 /**
  * LAB ONLY: direct access to the revocation_event table of the lab's Keystone database.
@@ -75,7 +76,7 @@ export function parseConnection(
  */
 export function labRevocationTarget(dir: string): RevocationDbTarget {
   const p = labPaths(dir)
-  if (!existsSync(p.state) || !existsSync(p.keystoneConf)) {
+  if (!labIsSetUp(dir)) {
     throw new UsageError(`${dir} is not an idtool lab (no state.json or keystone.conf)`, {
       hint: 'start the lab with `idtool lab up`, or pass its directory with --dir. These commands are lab-only.',
     })

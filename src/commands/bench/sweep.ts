@@ -19,8 +19,7 @@ import { UsageError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
 import { openSession } from '../../keystone/session.js'
 import { labRevocationStore } from '../../lab/revocations.js'
-import { isLabTarget } from '../../lab/sweep-target.js'
-import { resolveAuthOrLab } from '../../lab/target.js'
+import { isLabTarget, resolveAuthOrLab } from '../../lab/target.js'
 import { renderHtml } from '../../report/html.js'
 import {
   fmtChange,
