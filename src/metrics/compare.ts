@@ -1,4 +1,7 @@
 import { UsageError } from '../errors.js'
+import { mean, tCritical95, variance, welch } from './stats.js'
+
+export { tCritical95 } from './stats.js'
 
 /**
  * Noise-aware baseline comparison.
@@ -27,61 +30,6 @@ export function parseMaxRegression(text: string): RegressionSpec {
       hint: 'write METRIC=PERCENT, e.g. --max-regression p99=10% --max-regression rps=5%.',
     })
   return { metric: m[1] as string, maxPct: Number(m[2]), text: `${m[1]}=${m[2]}%` }
-}
-
-// one-sided 95% quantiles of Student's t
-const T95: Array<[number, number]> = [
-  [1, 6.314],
-  [2, 2.92],
-  [3, 2.353],
-  [4, 2.132],
-  [5, 2.015],
-  [6, 1.943],
-  [7, 1.895],
-  [8, 1.86],
-  [9, 1.833],
-  [10, 1.812],
-  [12, 1.782],
-  [15, 1.753],
-  [20, 1.725],
-  [25, 1.708],
-  [30, 1.697],
-  [40, 1.684],
-  [60, 1.671],
-  [120, 1.658],
-]
-const Z95 = 1.645
-
-/** One-sided 95% critical value of Student's t for (possibly fractional) degrees of freedom. */
-export function tCritical95(df: number): number {
-  if (!(df > 0)) return Number.POSITIVE_INFINITY
-  if (df < 1) return T95[0]?.[1] as number
-  const last = T95[T95.length - 1] as [number, number]
-  if (df >= last[0]) {
-    // interpolate in 1/df towards the normal quantile
-    return Z95 + (last[1] - Z95) * (last[0] / df)
-  }
-  for (let i = 1; i < T95.length; i++) {
-    const [d1, t1] = T95[i - 1] as [number, number]
-    const [d2, t2] = T95[i] as [number, number]
-    if (df <= d2) {
-      // interpolate in 1/df (the quantile is nearly linear in it)
-      const f = (1 / d1 - 1 / df) / (1 / d1 - 1 / d2)
-      return t1 + (t2 - t1) * f
-    }
-  }
-  return Z95
-}
-
-export function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length
-}
-
-/** Sample variance (n-1); 0 for fewer than two values. */
-export function variance(xs: number[]): number {
-  if (xs.length < 2) return 0
-  const m = mean(xs)
-  return xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)
 }
 
 export interface Comparison {
@@ -133,11 +81,7 @@ export function compareRuns(
   let df: number | null
   if (nB >= 2 && nC >= 2) {
     method = 'welch'
-    const a = vB / nB
-    const b = vC / nC
-    se = Math.sqrt(a + b)
-    const den = (a * a) / (nB - 1) + (b * b) / (nC - 1)
-    df = den > 0 ? ((a + b) * (a + b)) / den : nB + nC - 2
+    ;({ se, df } = welch(vB, nB, vC, nC))
   } else if (nB >= 2 || nC >= 2) {
     method = 'one-sided-spread'
     const v = nB >= 2 ? vB : vC

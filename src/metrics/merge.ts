@@ -275,3 +275,11 @@ export function groupByOverlap(results: Timed[]): number[][] {
   for (const x of spans) if (!Number.isFinite(x.s)) groups.push([x.i])
   return groups
 }
+
+/**
+ * Whether results ran at the same time, as one run of parallel generators: the rule `groupByOverlap`
+ * applies (the gate merges such results into one run); false when one started after the others had ended.
+ */
+export function ranTogether(results: Timed[]): boolean {
+  return groupByOverlap(results).length <= 1
+}

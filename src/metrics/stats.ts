@@ -2,8 +2,10 @@ import type { LeakVerdict } from '../results/types.js'
 import { formatBytes as fmt } from './units.js'
 
 /**
- * Leak statistics: an ordinary least-squares line through (iteration, bytes) samples, the 95%
- * confidence interval of its slope from Student's t distribution, and the verdict rules. Pure.
+ * Statistics, pure: Student's t distribution (the one t-quantile of idtool), mean, variance and Welch's
+ * t-test (the noise-aware baseline comparison, compare.ts), and the leak statistics: an ordinary
+ * least-squares line through (iteration, bytes) samples, the 95% confidence interval of its slope, and the
+ * verdict rules.
  */
 
 export type Point = readonly [x: number, y: number]
@@ -95,6 +97,40 @@ export function studentTQuantile(p: number, df: number): number {
     else hi = mid
   }
   return (lo + hi) / 2
+}
+
+/**
+ * One-sided 95% critical value of Student's t: the t with P(T <= t) = 0.95 for `df` degrees of freedom
+ * (fractional df allowed, as Welch–Satterthwaite gives); Infinity when there are none.
+ */
+export function tCritical95(df: number): number {
+  if (!(df > 0)) return Number.POSITIVE_INFINITY
+  return studentTQuantile(0.95, df)
+}
+
+// --- samples and Welch's t-test --------------------------------------------------------------------
+
+export function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length
+}
+
+/** Sample variance (n-1); 0 for fewer than two values. */
+export function variance(xs: readonly number[]): number {
+  if (xs.length < 2) return 0
+  const m = mean(xs)
+  return xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)
+}
+
+/**
+ * Welch's unequal-variance test of two samples given as variance and size per side: the standard error of
+ * the difference of the means and the Welch–Satterthwaite degrees of freedom (n1 + n2 - 2 when both
+ * variances are 0). Needs two or more values on each side.
+ */
+export function welch(v1: number, n1: number, v2: number, n2: number): { se: number; df: number } {
+  const a = v1 / n1
+  const b = v2 / n2
+  const den = (a * a) / (n1 - 1) + (b * b) / (n2 - 1)
+  return { se: Math.sqrt(a + b), df: den > 0 ? ((a + b) * (a + b)) / den : n1 + n2 - 2 }
 }
 
 // --- least squares --------------------------------------------------------------------------------

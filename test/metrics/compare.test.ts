@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { compareRuns, parseMaxRegression, tCritical95 } from '../../src/metrics/compare.js'
+import { compareRuns, parseMaxRegression } from '../../src/metrics/compare.js'
 import { gate, type LoadedResult } from '../../src/metrics/gate.js'
 import { benchResult, latencies, rng } from '../fixtures/gate-results.js'
 
@@ -129,17 +129,5 @@ describe('noise-aware baseline comparison', () => {
     expect(() => parseMaxRegression('p99')).toThrow(/bad --max-regression/)
     expect(() => parseMaxRegression('p99=ten')).toThrow(/bad --max-regression/)
     expect(parseMaxRegression('rps=5')).toMatchObject({ metric: 'rps', maxPct: 5 })
-  })
-})
-
-describe('tCritical95', () => {
-  it('matches the t table and tends to the normal quantile', () => {
-    expect(tCritical95(1)).toBeCloseTo(6.314, 3)
-    expect(tCritical95(2)).toBeCloseTo(2.92, 3)
-    expect(tCritical95(10)).toBeCloseTo(1.812, 3)
-    expect(tCritical95(1e6)).toBeCloseTo(1.645, 2)
-    expect(tCritical95(2.5)).toBeLessThan(2.92)
-    expect(tCritical95(2.5)).toBeGreaterThan(2.353)
-    expect(tCritical95(0)).toBe(Number.POSITIVE_INFINITY)
   })
 })

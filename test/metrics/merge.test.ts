@@ -7,7 +7,7 @@ import {
   recordMs,
   summarizeMs,
 } from '../../src/metrics/histogram.js'
-import { groupByOverlap, mergeBenchResults } from '../../src/metrics/merge.js'
+import { groupByOverlap, mergeBenchResults, ranTogether } from '../../src/metrics/merge.js'
 import { parseThreshold } from '../../src/metrics/thresholds.js'
 import { benchResult, latencies } from '../fixtures/gate-results.js'
 
@@ -171,6 +171,15 @@ describe('runs from several files', () => {
       { startedAt: 'not a date', durationMs: 10_000 },
     ])
     expect(groups).toEqual([[0, 2], [1], [3]])
+  })
+
+  it('says whether results ran together by the same rule (report merge warns when they did not)', () => {
+    const at = (startedAt: string, durationMs = 10_000) => ({ startedAt, durationMs })
+    expect(ranTogether([at('2026-01-01T00:00:00Z'), at('2026-01-01T00:00:02Z')])).toBe(true)
+    // one inside the other: they overlapped, however short the second
+    expect(ranTogether([at('2026-01-01T00:00:00Z'), at('2026-01-01T00:00:05Z', 1_000)])).toBe(true)
+    expect(ranTogether([at('2026-01-01T00:00:00Z'), at('2026-01-01T00:01:00Z')])).toBe(false)
+    expect(ranTogether([at('2026-01-01T00:00:00Z')])).toBe(true)
   })
 
   it('every sequential run must pass a threshold', () => {

@@ -8,6 +8,9 @@ import {
   type Point,
   studentTCdf,
   studentTQuantile,
+  tCritical95,
+  variance,
+  welch,
 } from '../../src/metrics/stats.js'
 import { formatBytes, parseBytes } from '../../src/metrics/units.js'
 
@@ -46,11 +49,48 @@ describe("Student's t", () => {
     for (const [df, t] of table) expect(studentTQuantile(0.975, df)).toBeCloseTo(t, 3)
   })
 
+  it('matches the one-sided 95% quantiles of the textbook table and tends to the normal quantile', () => {
+    const table: Array<[number, number]> = [
+      [1, 6.314],
+      [2, 2.92],
+      [3, 2.353],
+      [4, 2.132],
+      [5, 2.015],
+      [10, 1.812],
+      [20, 1.725],
+      [30, 1.697],
+      [60, 1.671],
+      [120, 1.658],
+    ]
+    for (const [df, t] of table) expect(tCritical95(df)).toBeCloseTo(t, 3)
+    expect(tCritical95(1e6)).toBeCloseTo(1.645, 3)
+    // Welch–Satterthwaite gives fractional degrees of freedom
+    expect(tCritical95(2.5)).toBeLessThan(2.92)
+    expect(tCritical95(2.5)).toBeGreaterThan(2.353)
+    expect(tCritical95(0)).toBe(Number.POSITIVE_INFINITY)
+  })
+
   it('has a symmetric CDF with the right centre and tails', () => {
     expect(studentTCdf(0, 7)).toBeCloseTo(0.5, 12)
     expect(studentTCdf(2.365, 7)).toBeCloseTo(0.975, 3)
     expect(studentTCdf(-2.365, 7)).toBeCloseTo(0.025, 3)
     expect(studentTQuantile(0.025, 12)).toBeCloseTo(-studentTQuantile(0.975, 12), 10)
+  })
+})
+
+describe("Welch's t-test", () => {
+  it('gives the standard error and the Welch–Satterthwaite degrees of freedom', () => {
+    const x = [10, 12, 11, 13]
+    const y = [20, 25, 22, 30, 28]
+    expect(variance(x)).toBeCloseTo(5 / 3, 12)
+    expect(variance([7])).toBe(0)
+    const { se, df } = welch(variance(x), x.length, variance(y), y.length)
+    const a = variance(x) / 4
+    const b = variance(y) / 5
+    expect(se).toBeCloseTo(Math.sqrt(a + b), 12)
+    expect(df).toBeCloseTo((a + b) ** 2 / (a ** 2 / 3 + b ** 2 / 4), 12)
+    // no spread on either side: the pooled degrees of freedom
+    expect(welch(0, 3, 0, 4)).toEqual({ se: 0, df: 5 })
   })
 })
 

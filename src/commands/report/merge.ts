@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { UsageError } from '../../errors.js'
 import { mergeBenchResults } from '../../metrics/gate.js'
+import { ranTogether } from '../../metrics/merge.js'
 import { readResultFile, renderTable } from '../../report/render.js'
 import type { BenchValidateResult } from '../../results/types.js'
 
@@ -43,11 +44,9 @@ export default class ReportMerge extends BaseCommand {
     const loaded = files.map((f) => readResultFile(f))
     const parts = loaded.map((l) => l.result) as BenchValidateResult[]
     const merged = mergeBenchResults(parts)
-    const starts = parts.map((p) => Date.parse(p.startedAt)).filter(Number.isFinite)
-    const shortest = Math.min(...parts.map((p) => p.durationMs))
-    if (starts.length > 1 && Math.max(...starts) - Math.min(...starts) > shortest) {
+    if (!ranTogether(parts)) {
       this.warnLine(
-        'the runs did not overlap in time (their starts differ by more than the shortest run): summed throughput overstates what the target sustained',
+        'the runs did not overlap in time (one started after the others had ended): summed throughput overstates what the target sustained',
       )
     }
     if (flags.out) {
