@@ -2,9 +2,12 @@ import { defineConfig } from 'vitest/config'
 
 // Two projects: `unit` (no external services; local servers on port 0 only) and `integration`
 // (the real lab: Keystone + haproxy + slapd on loopback, started by the global setup).
+// The summary reporter ends every run with `N passed, N failed, N skipped`, each skip with its reason;
+// a skip that IDTOOL_ALLOWED_SKIPS does not allow fails the run.
 export default defineConfig({
   test: {
     disableConsoleIntercept: true,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       {
         extends: true,
