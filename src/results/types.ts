@@ -1,6 +1,11 @@
 /**
  * The versioned machine-output contracts of idtool. What `--json` prints and `--out` saves for each
- * command is one of these. `report`, `gate` and `merge` read them. Change a shape => bump its version.
+ * command is one of these. `report`, `gate` and `merge` read them (src/results/load.ts), checked against the
+ * JSON Schema of their kind.
+ *
+ * Change a result type => `npm run schemas` (rewrites src/results/schemas/<kind>.schema.json from these
+ * types) and commit the schemas; change a shape => bump its `version` too, and record the new version and
+ * hash in test/results/schema-versions.json (the unit tests fail until both are done).
  */
 
 /** Latency percentiles in milliseconds. */

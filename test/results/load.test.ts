@@ -2,10 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { loadResultFile } from '../../src/metrics/gate.js'
-import { parseResult } from '../../src/report/render.js'
+import { checkResult, loadResult, parseResult, RESULT_KINDS } from '../../src/results/load.js'
 import type { AnyResult } from '../../src/results/types.js'
-import { checkResult, RESULT_KINDS } from '../../src/results/validate.js'
 import { benchResult as gateBench, latencies } from '../fixtures/gate-results.js'
 import {
   benchResult,
@@ -143,17 +141,87 @@ describe('checkResult', () => {
   })
 })
 
-describe('both loaders use it', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'idtool-validate-'))
+describe('loadResult', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idtool-load-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
-  it('report (parseResult) and gate (loadResultFile) refuse the same file with the same line', () => {
+  const save = (name: string, value: unknown) => {
+    const file = join(dir, name)
+    writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value))
+    return file
+  }
+
+  it('reads a file and refuses it with the same line as the text', () => {
     const broken = without(FIXTURES['bench.sweep']!, 'points.2.rps')
-    const file = join(dir, 'r.json')
-    writeFileSync(file, JSON.stringify(broken))
+    const file = save('r.json', broken)
     const line = `${file}: points[2].rps: missing (expected a number)`
     expect(() => parseResult(JSON.stringify(broken), file)).toThrow(line)
-    expect(() => loadResultFile(file)).toThrow(line)
-    writeFileSync(file, JSON.stringify(FIXTURES['bench.sweep']))
-    expect(loadResultFile(file).kind).toBe('bench.sweep')
+    expect(() => loadResult(file)).toThrow(line)
+    expect(loadResult(save('ok.json', FIXTURES['bench.sweep'])).kind).toBe('bench.sweep')
+  })
+
+  it('names a file it cannot read or parse (exit 2)', () => {
+    const missing = join(dir, 'missing.json')
+    expect(() => loadResult(missing)).toThrow(`cannot read ${missing}: no such file or directory (ENOENT)`)
+    expect(() => loadResult(dir)).toThrow(`cannot read ${dir}: is a directory (EISDIR)`)
+    const notJson = save('bad.json', '{"kind":')
+    expect(() => loadResult(notJson)).toThrow(new RegExp(`^${notJson} is not JSON: `))
+    try {
+      loadResult(missing)
+    } catch (err) {
+      expect((err as { exitCode: number }).exitCode).toBe(2)
+    }
+  })
+
+  it('takes only the kinds a reader asks for', () => {
+    const g = save('g.json', FIXTURES.gate)
+    expect(() => loadResult(g, { kinds: ['bench.validate'] })).toThrow(
+      `${g} is a gate result: give a bench.validate result`,
+    )
+    expect(() =>
+      loadResult(g, { kinds: ['bench.validate', 'bench.sweep'], otherKind: 'gate what it judged' }),
+    ).toThrow(`${g} is a gate result: gate what it judged`)
+    const b = loadResult(save('b.json', FIXTURES['bench.validate']), { kinds: ['bench.validate'] })
+    expect(b.throughput.rps).toBeGreaterThan(0) // typed: a BenchValidateResult
+  })
+
+  it('refuses versions it does not read', () => {
+    const v = (version: unknown) => ({ ...clone(FIXTURES['tokens.issue']!), version })
+    expect(() => checkResult(v(2), 't.json')).toThrow('t.json: tokens.issue version 2 is not supported')
+    expect(() => checkResult(v('1'), 't.json')).toThrow('t.json: tokens.issue version "1" is not supported')
+    expect(() => checkResult(v(0), 't.json')).toThrow(/version 0 is not supported/)
+  })
+
+  it('names wrong values in unions, tuples and enums', () => {
+    const g = clone(FIXTURES.gate!) as unknown as { checks: Array<Record<string, unknown>> }
+    g.checks[0]!.actual = 'x'
+    expect(() => checkResult(g, 'g.json')).toThrow(
+      'g.json: checks[0].actual: expected a number, true, false or null, got a string ("x")',
+    )
+    const l = clone(FIXTURES['ldap.page-leak-check']!) as unknown as {
+      subjects: Array<Record<string, unknown>>
+    }
+    l.subjects[0]!.ci95 = [1]
+    expect(() => checkResult(l, 'l.json')).toThrow(
+      'l.json: subjects[0].ci95: expected an array of 2 numbers, got an array',
+    )
+    const b = clone(FIXTURES['bench.validate']!) as unknown as Record<string, unknown>
+    b.method = 'POST'
+    expect(() => checkResult(b, 'b.json')).toThrow(
+      'b.json: method: expected one of "GET", "HEAD", got a string ("POST")',
+    )
+    b.method = 'GET'
+    b.latencyUncorrectedMs = 5
+    expect(() => checkResult(b, 'b.json')).toThrow(
+      'b.json: latencyUncorrectedMs: expected an object or null, got a number (5)',
+    )
+    b.latencyUncorrectedMs = { p50: 1 }
+    expect(() => checkResult(b, 'b.json')).toThrow(
+      'b.json: latencyUncorrectedMs.p90: missing (expected a number)',
+    )
+  })
+
+  it('keeps fields it does not know (a newer writer may add optional ones)', () => {
+    const r = { ...clone(FIXTURES['revoke-bulk']!), addedLater: 1 }
+    expect(checkResult(r, 'r.json')).toBe(r)
   })
 })
