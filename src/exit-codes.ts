@@ -29,3 +29,17 @@ export const EXIT_CODE_HELP = `EXIT CODES
   4    partial failure (some operations failed)
   5    leak detected
   130  interrupted (partial result written)`
+
+/**
+ * The exit codes of `idtool check ...` only: the Monitoring Plugins table that Nagios, Icinga and Sensu read.
+ * Anything that prevented a measurement (a bad flag, an unreachable Keystone, a 401, a timeout) is UNKNOWN,
+ * never WARNING or CRITICAL.
+ */
+export const PluginExitCode = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const
+export type PluginStatus = keyof typeof PluginExitCode
+
+export const PLUGIN_EXIT_CODE_HELP = `EXIT CODES (Monitoring Plugins, not idtool's own table)
+  0  OK
+  1  WARNING   a -w/--warning range raised an alert
+  2  CRITICAL  a -c/--critical range raised an alert, or the measurement itself failed (e.g. a validation was refused)
+  3  UNKNOWN   nothing was measured: bad flag, unreachable Keystone, rejected credentials, --timeout expired`
