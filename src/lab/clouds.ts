@@ -1,14 +1,8 @@
 import { chmodSync, readFileSync } from 'node:fs'
 import { stringify as toYaml } from 'yaml'
+import type { LabTlsMode } from '../results/types.js'
 import { HAPROXY_MTLS_URL, HAPROXY_TLS_URL, HAPROXY_URL } from './haproxy.js'
-import {
-  LAB_APPCRED_CLOUD,
-  LAB_CLOUD,
-  LAB_HTTPS_CLOUD,
-  LAB_MTLS_CLOUD,
-  type LabPaths,
-  type LabTlsMode,
-} from './layout.js'
+import { LAB_APPCRED_CLOUD, LAB_CLOUD, LAB_HTTPS_CLOUD, LAB_MTLS_CLOUD, type LabPaths } from './layout.js'
 import { writeAtomic } from './tls.js'
 
 /**

@@ -1,5 +1,7 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { IdtoolError } from '../errors.js'
 import { LAB_HOST, LAB_PORTS, type LabPaths } from './layout.js'
-import { portOpen, run, waitFor } from './proc.js'
+import { httpOk, httpsOk, ownedPid, portOpen, run, stopPid, waitFor } from './proc.js'
 
 export const HAPROXY_URL = `http://${LAB_HOST}:${LAB_PORTS.keystone}`
 export const CALIBRATION_URL = `http://${LAB_HOST}:${LAB_PORTS.calibration}/`
@@ -71,4 +73,36 @@ listen stats
 export async function startHaproxy(p: LabPaths): Promise<void> {
   await run('/usr/sbin/haproxy', ['-D', '-f', p.haproxyCfg])
   await waitFor('haproxy', () => portOpen(LAB_HOST, LAB_PORTS.keystone), 10_000, `see ${p.haproxyCfg}`)
+}
+
+/** Whether haproxy.cfg on disk is what this idtool would write. */
+export function haproxyCfgCurrent(p: LabPaths, workers: number): boolean {
+  try {
+    return readFileSync(p.haproxyCfg, 'utf8') === haproxyCfg(p, workers)
+  } catch {
+    return false
+  }
+}
+
+/** Whether haproxy's three TLS frontends answer, with the lab CA (and the client certificate on 5444). */
+export async function haproxyTlsOk(p: LabPaths): Promise<boolean> {
+  const oks = await Promise.all([
+    httpsOk(`${HAPROXY_TLS_URL}/v3`, { ca: p.caCert }),
+    httpsOk(`${HAPROXY_MTLS_URL}/v3`, { ca: p.caCert, cert: p.clientCert, key: p.clientKey }),
+    httpsOk(CALIBRATION_TLS_URL, { ca: p.caCert }),
+  ])
+  return oks.every(Boolean)
+}
+
+/** (Re)start haproxy with the current config and wait for the plain and TLS frontends. */
+export async function restartHaproxy(p: LabPaths, workers: number, log: (m: string) => void): Promise<void> {
+  const old = ownedPid(p.haproxyPid, p.dir)
+  if (old && !(await stopPid(old))) {
+    throw new IdtoolError(`could not stop haproxy (pid ${old})`, { hint: 'stop it by hand with kill -9.' })
+  }
+  writeFileSync(p.haproxyCfg, haproxyCfg(p, workers))
+  log(`haproxy: starting on ${HAPROXY_URL}, ${HAPROXY_TLS_URL}, ${HAPROXY_MTLS_URL} (client certificates)`)
+  await startHaproxy(p)
+  await waitFor('keystone through haproxy', () => httpOk(`${HAPROXY_URL}/v3`), 20_000, `see ${p.haproxyCfg}`)
+  await waitFor('haproxy TLS frontends', () => haproxyTlsOk(p), 20_000, `see ${p.haproxyCfg} and ${p.tlsDir}`)
 }

@@ -1,14 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import {
-  LAB_BIND_DN,
-  LAB_GROUPS_DN,
-  LAB_HOST,
-  LAB_PORTS,
-  LAB_USERS_DN,
-  type LabPaths,
-  type LabSpec,
-} from './layout.js'
-import { run } from './proc.js'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import type { LabSpec } from '../results/types.js'
+import { LAB_BIND_DN, LAB_GROUPS_DN, LAB_HOST, LAB_PORTS, LAB_USERS_DN, type LabPaths } from './layout.js'
+import { httpOk, ownedPid, run, stopPid, waitFor } from './proc.js'
 import { LDAP_URL } from './slapd.js'
 
 export const KEYSTONE_URL = `http://${LAB_HOST}:${LAB_PORTS.keystone}/v3`
@@ -155,7 +148,36 @@ export async function startWorker(p: LabPaths, i: number): Promise<void> {
   ])
 }
 
-export function writeFileSecret(path: string, content: string): void {
-  writeFileSync(path, content, { mode: 0o600 })
-  chmodSync(path, 0o600)
+/** Wait until worker `i` answers GET /v3 (60 s). */
+export function waitForWorker(p: LabPaths, i: number): Promise<void> {
+  return waitFor(
+    `keystone worker ks${i}`,
+    () => httpOk(`${workerUrl(i)}/v3`),
+    60_000,
+    `see ${p.workerLog(i)}`,
+  )
+}
+
+/** Start workers 1..n one after the other, then wait until every one answers. */
+export async function startWorkers(p: LabPaths, n: number, log: (m: string) => void): Promise<void> {
+  log(`keystone: starting ${n} uwsgi workers`)
+  for (let i = 1; i <= n; i++) await startWorker(p, i)
+  await Promise.all(Array.from({ length: n }, (_, k) => waitForWorker(p, k + 1)))
+}
+
+/** Stop workers 1..n (those running, found by pidfile). */
+export async function stopWorkers(p: LabPaths, n: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: n }, (_, k) => ownedPid(p.workerPid(k + 1), p.dir)).map((pid) =>
+      pid ? stopPid(pid) : true,
+    ),
+  )
+}
+
+/** Remove Keystone's SQLite database and domain configs, before a fresh bootstrap. */
+export function removeKeystoneData(p: LabPaths): void {
+  rmSync(p.keystoneDb, { force: true })
+  rmSync(`${p.keystoneDb}-wal`, { force: true })
+  rmSync(`${p.keystoneDb}-shm`, { force: true })
+  rmSync(p.domainsDir, { recursive: true, force: true })
 }

@@ -35,21 +35,6 @@ export const LAB_BIND_DN = `cn=keystone,${LAB_BASE_DN}`
 export const LAB_READER_DN = `cn=reader,${LAB_BASE_DN}`
 export const LAB_ROOT_DN = `cn=admin,${LAB_BASE_DN}`
 
-/** What `lab up` was asked for; a running lab with a different spec is rebuilt. */
-export interface LabSpec {
-  workers: number
-  cache: boolean
-  db: 'sqlite' | 'mariadb'
-  ldapUsers: number
-  /**
-   * Which haproxy frontend the `idtool-lab` cloud uses: plain HTTP (5000, the default), TLS (5443) or TLS
-   * with a client certificate (5444). haproxy always serves all three; switching rewrites clouds.yaml only.
-   */
-  tls?: LabTlsMode
-}
-
-export type LabTlsMode = 'off' | 'tls' | 'client-certs'
-
 /** The default lab directory: $IDTOOL_LAB_DIR, else $XDG_STATE_HOME/idtool/lab, else ~/.local/state/idtool/lab. */
 export function defaultLabDir(env: Record<string, string | undefined> = process.env): string {
   if (env.IDTOOL_LAB_DIR) return env.IDTOOL_LAB_DIR

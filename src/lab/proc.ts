@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { chmodSync, readFileSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
+import { Agent, request } from 'undici'
 import { IdtoolError } from '../errors.js'
 
 export interface RunResult {
@@ -158,6 +159,41 @@ export function portOpen(host: string, port: number, timeoutMs = 500): Promise<b
     s.once('connect', () => done(true))
     s.once('error', () => done(false))
   })
+}
+
+/** GET `url`: 200 or not (no answer within 3 s is not). */
+export async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await request(url, { headersTimeout: 3000, bodyTimeout: 3000 })
+    await res.body.dump()
+    return res.statusCode === 200
+  } catch {
+    return false
+  }
+}
+
+/** GET over TLS trusting only `ca` (and presenting a client certificate when given): 200 or not. */
+export async function httpsOk(
+  url: string,
+  files: { ca: string; cert?: string; key?: string },
+): Promise<boolean> {
+  let agent: Agent | undefined
+  try {
+    agent = new Agent({
+      connect: {
+        ca: readFileSync(files.ca, 'utf8'),
+        cert: files.cert ? readFileSync(files.cert, 'utf8') : undefined,
+        key: files.key ? readFileSync(files.key, 'utf8') : undefined,
+      },
+    })
+    const res = await request(url, { dispatcher: agent, headersTimeout: 3000, bodyTimeout: 3000 })
+    await res.body.dump()
+    return res.statusCode === 200
+  } catch {
+    return false
+  } finally {
+    await agent?.close()
+  }
 }
 
 /** Poll `check` until it returns true or `timeoutMs` passes. */

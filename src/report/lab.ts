@@ -1,5 +1,5 @@
 import Table from 'cli-table3'
-import type { LabStatus } from '../lab/index.js'
+import type { LabStatus, LabUpResult } from '../results/types.js'
 
 const mark = (ok: boolean) => (ok ? 'ok' : 'DOWN')
 
@@ -27,4 +27,28 @@ export function renderLabStatus(s: LabStatus): string {
     `overall       ${s.healthy ? 'healthy' : 'NOT healthy'}`,
   ]
   return lines.join('\n')
+}
+
+/** The lab's TLS frontends, clouds and application credential as text lines (pure: status in, text out). */
+export function renderLabAccess(s: LabStatus): string {
+  const mode = { off: 'plain HTTP', tls: 'TLS', 'client-certs': 'TLS with a client certificate' }[s.tls.mode]
+  return [
+    `TLS           ${s.tls.url} (lab CA ${s.tls.caFile}), ${s.tls.mtlsUrl} (client certificate required), calibration ${s.tls.calibrationUrl}: ${s.tls.healthy ? 'ok' : 'DOWN'}`,
+    `idtool-lab    ${s.tls.cloudAuthUrl} (${mode}; lab up --tls / --tls-client-certs to switch)`,
+    `clouds        ${s.clouds.join(', ')}; secrets in ${s.secureYaml}`,
+    `app cred      ${s.appCredential ? `${s.appCredential.name} (${s.appCredential.id}), secret in ${s.appCredential.file}` : '-'}`,
+  ].join('\n')
+}
+
+/** What `lab up` prints: the status, the access lines, and how to point tools at the lab. */
+export function renderLabUp(s: LabUpResult): string {
+  return [
+    renderLabStatus(s),
+    renderLabAccess(s),
+    '',
+    `${s.alreadyUp ? 'Lab was already up' : `Lab up in ${(s.timingsMs.total! / 1000).toFixed(1)} s`}. Use it with:`,
+    `  export OS_CLIENT_CONFIG_FILE=${s.cloudsYaml} OS_CLIENT_SECURE_FILE=${s.secureYaml} OS_CLOUD=${s.cloud}`,
+    `  (${s.cloud} → ${s.tls.cloudAuthUrl}; clouds: ${s.clouds.join(', ')})`,
+    '  (or: eval "$(idtool lab env)")',
+  ].join('\n')
 }

@@ -234,3 +234,103 @@ export type AnyResult =
   | RevokeBulkResult
   | TokensIssueResult
   | GateResult
+
+// The lab: what `lab status`, `lab up` and `lab down` print with --json (not saved as result files). No
+// secrets, only the files that hold them.
+
+export type LabTlsMode = 'off' | 'tls' | 'client-certs'
+
+/** What `lab up` was asked for; a running lab with a different spec is rebuilt. */
+export interface LabSpec {
+  workers: number
+  cache: boolean
+  db: 'sqlite' | 'mariadb'
+  ldapUsers: number
+  /**
+   * Which haproxy frontend the `idtool-lab` cloud uses: plain HTTP (5000, the default), TLS (5443) or TLS
+   * with a client certificate (5444). haproxy always serves all three; switching rewrites clouds.yaml only.
+   */
+  tls?: LabTlsMode
+}
+
+export interface WorkerStatus {
+  name: string
+  url: string
+  /** uwsgi master PID (what `lab down` stops). */
+  pid: number | null
+  /** The PID of the process serving requests (the one whose memory grows). */
+  workerPid: number | null
+  healthy: boolean
+}
+
+/** `idtool lab status --json`: no secrets, only the files that hold them. */
+export interface LabStatus {
+  healthy: boolean
+  dir: string
+  exists: boolean
+  spec: LabSpec | null
+  cloud: string
+  cloudsYaml: string
+  /** The secrets of clouds.yaml (0600): OS_CLIENT_SECURE_FILE for the openstack client. */
+  secureYaml: string
+  /** Every cloud in clouds.yaml. */
+  clouds: string[]
+  /** haproxy's TLS frontends (always served) and which one the cloud idtool-lab uses. */
+  tls: {
+    /** `lab up` (off), `lab up --tls` (tls) or `lab up --tls-client-certs` (client-certs) */
+    mode: LabTlsMode
+    /** the auth_url of the cloud idtool-lab */
+    cloudAuthUrl: string
+    url: string
+    mtlsUrl: string
+    calibrationUrl: string
+    caFile: string
+    clientCertFile: string
+    clientKeyFile: string
+    /** GET /v3 answers 200 on the TLS and client-certificate frontends, and the TLS calibration frontend 200 */
+    healthy: boolean
+  }
+  /** The lab admin's application credential (cloud idtool-lab-appcred); the secret stays in `file`. */
+  appCredential: { name: string; id: string; cloud: string; file: string } | null
+  keystone: {
+    url: string
+    adminPasswordFile: string
+    workers: WorkerStatus[]
+    db: string | null
+    cache: boolean | null
+  }
+  haproxy: { url: string; pid: number | null; healthy: boolean; statsUrl: string; calibrationUrl: string }
+  ldap: {
+    url: string
+    bindDn: string
+    baseDn: string
+    usersDn: string
+    users: number | null
+    passwordFile: string
+    pid: number | null
+    healthy: boolean
+  }
+  mariadb: { pid: number | null; socket: string } | null
+  ldapDomain: { name: string; id: string } | null
+}
+
+/** `idtool lab up --json`: the status once up, and what this run did. */
+export interface LabUpResult extends LabStatus {
+  /** true when no component was (re)started */
+  alreadyUp: boolean
+  timingsMs: Record<string, number>
+  /** What this run changed besides starting components: certificates, files, the application credential. */
+  changed: string[]
+  /**
+   * The components this run restarted in a lab made with the same spec (the others kept running); absent
+   * when the whole lab was (re)started.
+   */
+  restarted?: string[]
+}
+
+/** `idtool lab down --json`. */
+export interface LabDownResult {
+  stopped: Array<{ name: string; pid: number }>
+  removed: boolean
+  dir: string
+}

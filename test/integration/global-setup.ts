@@ -1,4 +1,6 @@
-import { labDown, labStatus, labUp } from '../../src/lab/index.js'
+import { labDown } from '../../src/lab/down.js'
+import { labStatus } from '../../src/lab/status.js'
+import { labUp } from '../../src/lab/up.js'
 import { LAB_DIR } from './lab-env.js'
 
 let startedHere = false

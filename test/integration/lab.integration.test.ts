@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import type { LabStatus } from '../../src/lab/index.js'
 import { pidAlive } from '../../src/lab/proc.js'
 import type { SmokeResult } from '../../src/lab/smoke.js'
+import type { LabStatus } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
 import { LAB, LAB_DIR, LAB_ENV } from './lab-env.js'
 

@@ -6,9 +6,11 @@ import { connect, type TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { readAppCred } from '../../src/lab/appcred.js'
-import { labEnvVars, labStatus, labUp } from '../../src/lab/index.js'
-import type { LabSpec, LabTlsMode } from '../../src/lab/layout.js'
+import { labEnvVars } from '../../src/lab/layout.js'
 import { readPidFile } from '../../src/lab/proc.js'
+import { labStatus } from '../../src/lab/status.js'
+import { labUp } from '../../src/lab/up.js'
+import type { LabSpec, LabTlsMode } from '../../src/results/types.js'
 import { LAB, LAB_DIR } from '../integration/lab-env.js'
 
 /**

@@ -11,8 +11,7 @@ import {
   labSecureYaml,
   writeLabClouds,
 } from '../../src/lab/clouds.js'
-import { labEnv, labEnvVars } from '../../src/lab/index.js'
-import { labPaths } from '../../src/lab/layout.js'
+import { labEnv, labEnvVars, labPaths } from '../../src/lab/layout.js'
 
 const PASSWORD = 'pw-Admin-7f3a9c'
 const APPCRED = { id: '643b8cb0003a4697ab38067a3fe088ca', secret: 'sec-Appcred-b81d02' }
@@ -180,7 +179,7 @@ print(json.dumps(out))
 
 describe('lab status text', () => {
   it('names the TLS frontends, the frontend idtool-lab uses, and where the secrets are', async () => {
-    const { renderLabAccess } = await import('../../src/lab/render.js')
+    const { renderLabAccess } = await import('../../src/report/lab.js')
     const status = {
       tls: {
         mode: 'client-certs',

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { type LabUpResult, labStatus, labUp } from '../../src/lab/index.js'
 import { stopPid } from '../../src/lab/proc.js'
+import { labStatus } from '../../src/lab/status.js'
+import { labUp } from '../../src/lab/up.js'
+import type { LabUpResult } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
 import { LAB_DIR, LAB_ENV } from '../integration/lab-env.js'
 

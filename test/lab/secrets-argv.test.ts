@@ -21,9 +21,8 @@ vi.mock('../../src/lab/proc.js', async (importOriginal) => {
   }
 })
 
-const { bootstrapKeystone, keystoneConf, startWorker, writeFileSecret } = await import(
-  '../../src/lab/keystone.js'
-)
+const { bootstrapKeystone, keystoneConf, startWorker } = await import('../../src/lab/keystone.js')
+const { writeFileSecret } = await import('../../src/lab/state.js')
 const { createKeystoneDatabase } = await import('../../src/lab/mariadb.js')
 const { buildDirectory } = await import('../../src/lab/slapd.js')
 const { tightenPidFile } = await import('../../src/lab/proc.js')

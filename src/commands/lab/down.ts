@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
-import { labDown } from '../../lab/index.js'
+import { labDown } from '../../lab/down.js'
 
 export default class LabDown extends BaseCommand {
   static override summary = 'Stop exactly the processes the lab started; keep its data unless --purge.'

@@ -1,9 +1,8 @@
 import { BaseCommand } from '../../cli/base-command.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
 import { ExitCode } from '../../exit-codes.js'
-import { labStatus } from '../../lab/index.js'
-import { renderLabAccess } from '../../lab/render.js'
-import { renderLabStatus } from '../../report/lab.js'
+import { labStatus } from '../../lab/status.js'
+import { renderLabAccess, renderLabStatus } from '../../report/lab.js'
 
 export default class LabStatusCommand extends BaseCommand {
   static override summary = 'Show every lab component with its URL, PID and health.'

@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
-import { labUp } from '../../lab/index.js'
-import { renderLabAccess } from '../../lab/render.js'
-import { renderLabStatus } from '../../report/lab.js'
+import { labUp } from '../../lab/up.js'
+import { renderLabUp } from '../../report/lab.js'
 
 export default class LabUp extends BaseCommand {
   static override summary = 'Bring up a real Keystone + haproxy + slapd stack on 127.0.0.1.'
@@ -84,18 +83,7 @@ Idempotent: a healthy lab with the same settings is left alone (switching --tls 
       },
       log: (m) => this.info(m),
     })
-    if (!this.jsonEnabled()) {
-      this.log(`${renderLabStatus(status)}\n${renderLabAccess(status)}`)
-      this.log('')
-      this.log(
-        `${status.alreadyUp ? 'Lab was already up' : `Lab up in ${(status.timingsMs.total! / 1000).toFixed(1)} s`}. Use it with:`,
-      )
-      this.log(
-        `  export OS_CLIENT_CONFIG_FILE=${status.cloudsYaml} OS_CLIENT_SECURE_FILE=${status.secureYaml} OS_CLOUD=${status.cloud}`,
-      )
-      this.log(`  (${status.cloud} → ${status.tls.cloudAuthUrl}; clouds: ${status.clouds.join(', ')})`)
-      this.log('  (or: eval "$(idtool lab env)")')
-    }
+    if (!this.jsonEnabled()) this.log(renderLabUp(status))
     return status
   }
 }
