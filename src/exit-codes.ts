@@ -41,5 +41,5 @@ export type PluginStatus = keyof typeof PluginExitCode
 export const PLUGIN_EXIT_CODE_HELP = `EXIT CODES (Monitoring Plugins, not idtool's own table)
   0  OK
   1  WARNING   a -w/--warning range raised an alert
-  2  CRITICAL  a -c/--critical range raised an alert, or the measurement itself failed (e.g. a validation was refused)
-  3  UNKNOWN   nothing was measured: bad flag, unreachable Keystone, rejected credentials, --timeout expired`
+  2  CRITICAL  a -c/--critical range raised an alert, or a validation was refused
+  3  UNKNOWN   nothing was measured: bad flag, unreachable Keystone, 401, --timeout`

@@ -3,7 +3,6 @@ import { parseThresholds } from '../../check/plugin.js'
 import { checkRevocations } from '../../check/revocations.js'
 import { CheckCommand, checkFlags } from '../../cli/check-command.js'
 import { osFlagInputs, osFlags } from '../../cli/flags.js'
-import { PLUGIN_EXIT_CODE_HELP } from '../../exit-codes.js'
 import { openSession } from '../../keystone/session.js'
 import { defaultLabDir } from '../../lab/layout.js'
 import { labRevocationStore } from '../../lab/revocations.js'
@@ -18,9 +17,7 @@ export default class CheckRevocations extends CheckCommand {
 
 Counts the events with GET /v3/OS-REVOKE/events (the caller needs the identity:list_revoke_events policy; admin by default), or, with --lab-db, straight from the lab's database.
 
-Unlike every other idtool command, this one exits with the Monitoring Plugins codes, not idtool's own table:
-
-${PLUGIN_EXIT_CODE_HELP}`
+Unlike every other idtool command, this one exits with the Monitoring Plugins codes (EXIT CODES below).`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> -w 1000 -c 10000',

@@ -3,7 +3,6 @@ import { parseThresholds } from '../../check/plugin.js'
 import { checkValidate, VALIDATE_METRICS } from '../../check/validate.js'
 import { CheckCommand, checkFlags } from '../../cli/check-command.js'
 import { osFlagInputs, osFlags } from '../../cli/flags.js'
-import { PLUGIN_EXIT_CODE_HELP } from '../../exit-codes.js'
 import { openSession } from '../../keystone/session.js'
 import { resolveAuthOrLab } from '../../lab/target.js'
 
@@ -16,9 +15,7 @@ export default class CheckValidate extends CheckCommand {
 
 Gets one new token from the credential (a token credential validates itself), then validates it --count times one after another (GET /v3/auth/tokens?nocatalog, through whatever load balancer the URL names). The -w/-c ranges are milliseconds and apply to --metric (the median by default). A validation answered with anything but 200 is CRITICAL whatever the ranges say. The token is not revoked afterwards: a check that runs every few minutes would otherwise add a revocation event each time.
 
-Unlike every other idtool command, this one exits with the Monitoring Plugins codes, not idtool's own table:
-
-${PLUGIN_EXIT_CODE_HELP}`
+Unlike every other idtool command, this one exits with the Monitoring Plugins codes (EXIT CODES below).`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> -w 50 -c 200',
