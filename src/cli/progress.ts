@@ -58,3 +58,17 @@ export function formatMs(ms: number): string {
   const s = Math.round((ms % 60_000) / 1000)
   return `${m}m${String(s).padStart(2, '0')}s`
 }
+
+/** The progress line of `ldap page-leak-check` (its one event type, ldap/page-leak-check.ts). */
+export function leakProgressLine(p: import('../ldap/page-leak-check.js').LeakProgress): string {
+  const what = p.mode === 'keystone' ? 'listings' : 'searches'
+  if (p.phase === 'probe') return `probe ${p.mode === 'keystone' ? 'listing' : 'search'}...`
+  if (p.phase === 'warmup') return `warm-up ${p.done}/${p.total} ${what}`
+  const of = p.total !== undefined ? `/${p.total}` : ''
+  const time =
+    p.durationMs !== undefined
+      ? ` (${formatMs(p.elapsedMs)} of ${formatMs(p.durationMs)})`
+      : ` (${formatMs(p.elapsedMs)})`
+  const last = p.lastSearchMs !== undefined ? `, last ${p.lastSearchMs.toFixed(1)} ms` : ''
+  return `measuring ${p.done}${of} ${what}${time}, ${p.errors} errors${last}, memory every ${p.sampleEvery}`
+}

@@ -1,25 +1,24 @@
 import { IdtoolError, UsageError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
-import { createHistogram, encodeHistogram, recordMs, summarizeMs } from '../metrics/histogram.js'
-import { SampleSeries } from '../metrics/series.js'
-import { combineVerdicts, judgeSeries } from '../metrics/stats.js'
-import type { LeakSubject, LeakVerdict, PageLeakCheckResult } from '../results/types.js'
+import { type ForcedGc, MemoryWatch, ProcessGoneError, type ReadFile } from '../load/memory.js'
 import {
-  type ForcedGc,
-  forcedGc,
-  ProcessGoneError,
-  type ProcIdentity,
-  procIdentity,
-  type ReadFile,
-  readProcMemory,
-  sampleOwnHeap,
-  settleHeap,
-} from './memory.js'
+  createHistogram,
+  encodeHistogram,
+  type LatencyHistogram,
+  recordMs,
+  summarizeMs,
+} from '../metrics/histogram.js'
+import { judgeMemory } from '../metrics/memory-verdict.js'
+import type { PageLeakCheckResult } from '../results/types.js'
 
 /**
  * The page-leak-check engine: runs one "iteration" (a full paged LDAP search, or one Keystone user
  * listing) again and again on a target, times it, samples memory every K iterations after the warm-up
  * and judges each memory series. It never prints: progress and warnings go to callbacks.
+ *
+ * The pieces: the subjects ({@link MemoryWatch}, load/memory.ts), the workers and their failures
+ * ({@link Workers}), the phases (probe, warm-up, measure), the sampling interval
+ * ({@link chooseSampleEvery}) and the verdict ({@link judgeMemory}, metrics/memory-verdict.ts).
  */
 
 /** What one iteration did. */
@@ -90,8 +89,10 @@ export class IterationError extends Error {
   }
 }
 
+/** The one progress event of this engine (formatted for the terminal by cli/progress.ts). */
 export interface LeakProgress {
   phase: 'probe' | 'warmup' | 'measure'
+  mode: LeakTarget['mode']
   done: number
   /** planned iterations of this phase (undefined with a duration) */
   total?: number
@@ -142,24 +143,6 @@ export interface LeakCheckRun {
 /** Samples kept per subject are aimed at this count when --sample-every is not given. */
 export const TARGET_SAMPLES = 40
 
-interface Subject {
-  name: string
-  pid: number | null
-  metric: string
-  /** counts toward the overall verdict (VmRSS is informational) */
-  deciding: boolean
-  series: SampleSeries
-  note?: string
-  gone?: { atIteration: number; why: string }
-}
-
-interface PidWatch {
-  who: ProcIdentity
-  anon: Subject
-  rss: Subject
-  hasAnon: boolean
-}
-
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve()
@@ -171,8 +154,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     }
     signal?.addEventListener('abort', done, { once: true })
   })
-
-const round1 = (n: number) => Math.round(n * 10) / 10
 
 function asIterationError(err: unknown): IterationError {
   if (err instanceof IterationError) return err
@@ -187,355 +168,381 @@ function asIterationError(err: unknown): IterationError {
   return new IterationError('other', msg, { cause: err })
 }
 
+// --- subjects -------------------------------------------------------------------------------------
+
+/** The memory subjects of the run; a PID that is not there is a usage error (exit 2). */
+function openSubjects(opts: LeakCheckOptions, warn: (m: string) => void): MemoryWatch {
+  let watch: MemoryWatch
+  try {
+    watch = MemoryWatch.open({
+      pids: opts.pids,
+      capacity: opts.seriesCapacity,
+      gc: opts.gc,
+      readProc: opts.readProc,
+    })
+  } catch (err) {
+    if (err instanceof ProcessGoneError) {
+      throw new UsageError(`--pid ${err.pid}: no such process (${err.message})`, {
+        hint: 'for the lab, `idtool lab status --json` lists ldap.pid and keystone.workers[].workerPid.',
+      })
+    }
+    throw err
+  }
+  if (watch.gc.method === 'unavailable') {
+    warn('cannot force garbage collection: own-heap samples are noisier (run node with --expose-gc)')
+  }
+  return watch
+}
+
+// --- counting -------------------------------------------------------------------------------------
+
+/** What the run counted: errors by kind, clean iterations, pages, entries and both latency histograms. */
+class Tally {
+  readonly errors: Record<string, number> = {}
+  errorsTotal = 0
+  /** errors since the last memory sample: a sample after errors is left out of the verdict */
+  windowErrors = 0
+  searches = 0
+  pages = 0
+  entries = 0
+  lastSearchMs?: number
+  readonly pageHist: LatencyHistogram = createHistogram()
+  readonly searchHist: LatencyHistogram = createHistogram()
+
+  countError(kind: string, inWindow = true): void {
+    this.errors[kind] = (this.errors[kind] ?? 0) + 1
+    this.errorsTotal++
+    if (inWindow) this.windowErrors++
+  }
+
+  record(out: IterationOutcome): void {
+    this.searches++
+    this.pages += out.pages
+    this.entries += out.entries
+    this.lastSearchMs = out.searchMs
+    recordMs(this.searchHist, out.searchMs)
+    for (const ms of out.pageMs) recordMs(this.pageHist, ms)
+  }
+
+  /** Whether no error happened since the last call (and start a new window). */
+  takeWindowClean(): boolean {
+    const clean = this.windowErrors === 0
+    this.windowErrors = 0
+    return clean
+  }
+}
+
+// --- workers --------------------------------------------------------------------------------------
+
+/**
+ * One worker slot per connection. `attempt(slot)` runs one iteration, (re)opening the slot's worker when
+ * needed; a failure is counted, warned once per message, backed off, and after too many in a row sets
+ * `stopReason`. Every worker is closed by `closeAll()`, whatever happens.
+ */
+class Workers {
+  readonly slots: Array<LeakWorker | undefined>
+  stopReason?: string
+  expectedEntries: number | null = null
+  private consecutiveFailures = 0
+  private lastWarned = ''
+
+  constructor(
+    private readonly opts: LeakCheckOptions,
+    private readonly tally: Tally,
+    private readonly warn: (m: string) => void,
+  ) {
+    this.slots = Array.from({ length: Math.max(1, Math.floor(opts.concurrency)) }, () => undefined)
+  }
+
+  /** Open the first worker and run one iteration alone, which must work (bind, base, filter, size limit). */
+  async probe(): Promise<{ searchMs: number }> {
+    const worker = await this.opts.target.open().catch((err) => {
+      throw asIterationError(err).toIdtoolError()
+    })
+    this.slots[0] = worker
+    this.opts.onProgress?.({
+      phase: 'probe',
+      mode: this.opts.target.mode,
+      done: 0,
+      total: 1,
+      elapsedMs: 0,
+      errors: 0,
+      sampleEvery: 0,
+    })
+    try {
+      const out = await worker.iterate()
+      this.expectedEntries = out.entries
+      if (out.duplicates > 0) this.tally.countError('duplicate-dn')
+      return { searchMs: out.searchMs }
+    } catch (err) {
+      throw asIterationError(err).toIdtoolError()
+    }
+  }
+
+  /** Run one iteration on `slot`. Returns the outcome when clean. */
+  async attempt(slot: number): Promise<IterationOutcome | undefined> {
+    let worker = this.slots[slot]
+    try {
+      if (!worker) {
+        worker = await this.opts.target.open()
+        this.slots[slot] = worker
+      }
+      const out = await worker.iterate()
+      const wrong = this.wrongOutcome(out)
+      if (wrong) {
+        this.tally.countError(wrong.kind)
+        this.noteFailure(wrong)
+        return undefined
+      }
+      this.consecutiveFailures = 0
+      return out
+    } catch (err) {
+      const e = asIterationError(err)
+      this.tally.countError(e.kind)
+      if (e.reconnect || !this.slots[slot]) {
+        const w = this.slots[slot]
+        this.slots[slot] = undefined
+        await w?.close().catch(() => {})
+      }
+      this.noteFailure(e)
+      if (!this.stopReason) {
+        const delay = (this.opts.retryDelayMs ?? 100) * 2 ** Math.min(this.consecutiveFailures - 1, 5)
+        await sleep(Math.min(2000, delay), this.opts.signal)
+      }
+      return undefined
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.slots.map((w) => w?.close().catch(() => {})))
+    this.slots.fill(undefined)
+  }
+
+  /** A search that returned duplicates or another number of entries than the probe did. */
+  private wrongOutcome(out: IterationOutcome): IterationError | undefined {
+    if (out.duplicates > 0) {
+      return new IterationError('duplicate-dn', `a search returned ${out.duplicates} duplicate entries`)
+    }
+    if (this.expectedEntries !== null && out.entries !== this.expectedEntries) {
+      return new IterationError(
+        'entry-count-mismatch',
+        `a search returned ${out.entries} entries instead of ${this.expectedEntries}`,
+      )
+    }
+    return undefined
+  }
+
+  private noteFailure(e: IterationError): void {
+    this.consecutiveFailures++
+    if (e.message !== this.lastWarned) {
+      this.warn(`${e.message} (counted as ${e.kind}; the run continues)`)
+      this.lastWarned = e.message
+    }
+    if (this.consecutiveFailures >= (this.opts.maxConsecutiveFailures ?? 10) && !this.stopReason) {
+      this.stopReason = `stopped after ${this.consecutiveFailures} failures in a row; the last: ${e.message}`
+    }
+  }
+}
+
+// --- sampling interval ----------------------------------------------------------------------------
+
+/**
+ * Sample memory every K iterations: --sample-every as given, else about {@link TARGET_SAMPLES} samples over
+ * the planned iterations, or over the iterations a duration should hold at the warm-up's pace (the probe's
+ * when there was no warm-up).
+ */
+export function chooseSampleEvery(
+  opts: Pick<LeakCheckOptions, 'sampleEvery' | 'iterations' | 'durationMs'>,
+  pace: { warmDone: number; warmMs: number; probeMs: number; concurrency: number },
+): number {
+  if (opts.sampleEvery !== undefined) return Math.max(1, Math.floor(opts.sampleEvery))
+  if (opts.iterations !== undefined) return Math.max(1, Math.ceil(opts.iterations / TARGET_SAMPLES))
+  const perIterMs =
+    pace.warmDone > 0 ? pace.warmMs / pace.warmDone : Math.max(pace.probeMs, 0.001) / pace.concurrency
+  const estimated = (opts.durationMs ?? 0) / Math.max(perIterMs, 0.001)
+  return Math.max(1, Math.ceil(estimated / TARGET_SAMPLES))
+}
+
+// --- phases ---------------------------------------------------------------------------------------
+
+interface Phase {
+  opts: LeakCheckOptions
+  workers: Workers
+  tally: Tally
+  now: () => number
+  aborted: () => boolean
+}
+
+/** --warmup iterations over every slot, not measured. */
+async function warmUp({
+  opts,
+  workers,
+  tally,
+  now,
+  aborted,
+}: Phase): Promise<{ warmDone: number; warmMs: number }> {
+  const warmStart = now()
+  let warmStarted = 0
+  let warmDone = 0
+  await Promise.all(
+    workers.slots.map(async (_, slot) => {
+      while (warmStarted < opts.warmup && !aborted() && !workers.stopReason) {
+        warmStarted++
+        await workers.attempt(slot)
+        warmDone++
+        opts.onProgress?.({
+          phase: 'warmup',
+          mode: opts.target.mode,
+          done: warmDone,
+          total: opts.warmup,
+          elapsedMs: now() - warmStart,
+          errors: tally.errorsTotal,
+          sampleEvery: 0,
+        })
+      }
+    }),
+  )
+  return { warmDone, warmMs: now() - warmStart }
+}
+
+/**
+ * The measured phase: iterations over every slot until the count or the duration is reached, memory
+ * sampled at iteration 0, every `sampleEvery` completed iterations (doubled when the stores are full) and
+ * at the end. Returns the measured time and the final interval.
+ */
+async function measure(
+  { opts, workers, tally, now, aborted }: Phase,
+  watch: MemoryWatch,
+  firstSampleEvery: number,
+  warn: (m: string) => void,
+): Promise<{ durationMs: number; sampleEvery: number }> {
+  let sampleEvery = firstSampleEvery
+  const sample = (iteration: number) => {
+    for (const gone of watch.sample(iteration, tally.takeWindowClean())) {
+      tally.countError('pid-exited', false)
+      warn(`${gone.message} at iteration ${iteration}: its verdict uses the samples taken before`)
+    }
+  }
+  tally.windowErrors = 0
+  watch.settle()
+  sample(0)
+  const measureStart = now()
+  let started = 0
+  let completed = 0
+  const more = () => {
+    if (aborted() || workers.stopReason) return false
+    if (opts.iterations !== undefined) return started < opts.iterations
+    return now() - measureStart < (opts.durationMs ?? 0)
+  }
+  await Promise.all(
+    workers.slots.map(async (_, slot) => {
+      while (more()) {
+        started++
+        const out = await workers.attempt(slot)
+        if (out) tally.record(out)
+        completed++
+        if (completed % sampleEvery === 0) {
+          if (watch.full) sampleEvery *= 2
+          sample(completed)
+        }
+        opts.onProgress?.({
+          phase: 'measure',
+          mode: opts.target.mode,
+          done: completed,
+          total: opts.iterations,
+          durationMs: opts.durationMs,
+          elapsedMs: now() - measureStart,
+          errors: tally.errorsTotal,
+          lastSearchMs: tally.lastSearchMs,
+          sampleEvery,
+        })
+      }
+    }),
+  )
+  const durationMs = now() - measureStart
+  if (completed % sampleEvery !== 0 && completed > 0) sample(completed)
+  return { durationMs, sampleEvery }
+}
+
+// --- result ---------------------------------------------------------------------------------------
+
+function buildResult(
+  opts: LeakCheckOptions,
+  tally: Tally,
+  watch: MemoryWatch,
+  run: { expectedEntries: number | null; durationMs: number; interrupted: boolean },
+): PageLeakCheckResult {
+  const memory = judgeMemory(watch.series(), opts.leakThresholdBytesPerIteration)
+  const page = summarizeMs(tally.pageHist)
+  const search = summarizeMs(tally.searchHist)
+  return {
+    version: 1,
+    kind: 'ldap.page-leak-check',
+    mode: opts.target.mode,
+    target: opts.target.description,
+    verdict: memory.verdict,
+    leakThresholdBytesPerIteration: opts.leakThresholdBytesPerIteration,
+    searches: tally.searches,
+    pages: tally.pages,
+    entries: tally.entries,
+    entriesPerSearch: run.expectedEntries,
+    pageSize: opts.target.pageSize,
+    durationMs: Math.round(run.durationMs),
+    subjects: memory.subjects,
+    latencyMs: {
+      page: { p50: page.p50, p90: page.p90, p99: page.p99, max: page.max },
+      search: { p50: search.p50, p90: search.p90, p99: search.p99, max: search.max },
+    },
+    histograms: { page: encodeHistogram(tally.pageHist), search: encodeHistogram(tally.searchHist) },
+    errors: tally.errors,
+    interrupted: run.interrupted,
+  }
+}
+
 /** Run the check. Throws (before measuring) when the target or a PID is unusable. */
 export async function runPageLeakCheck(opts: LeakCheckOptions): Promise<LeakCheckRun> {
-  const now = opts.now ?? (() => performance.now())
   const warn = opts.onWarn ?? (() => {})
-  const maxFailures = opts.maxConsecutiveFailures ?? 10
-  const retryBase = opts.retryDelayMs ?? 100
-  const capacity = opts.seriesCapacity ?? 256
-  const concurrency = Math.max(1, Math.floor(opts.concurrency))
-  const threshold = opts.leakThresholdBytesPerIteration
   if ((opts.iterations === undefined) === (opts.durationMs === undefined)) {
     throw new UsageError('give either a number of iterations or a duration', {
       hint: 'use --iterations N or --duration 2m.',
     })
   }
-  if (!(threshold > 0)) throw new UsageError('the leak threshold must be above 0 bytes per iteration')
+  if (!(opts.leakThresholdBytesPerIteration > 0))
+    throw new UsageError('the leak threshold must be above 0 bytes per iteration')
 
-  // --- subjects -------------------------------------------------------------------------------------
-  const watches: PidWatch[] = []
-  for (const pid of opts.pids) {
-    let who: ProcIdentity
-    try {
-      who = procIdentity(pid, opts.readProc)
-    } catch (err) {
-      if (err instanceof ProcessGoneError) {
-        throw new UsageError(`--pid ${pid}: no such process (${err.message})`, {
-          hint: 'for the lab, `idtool lab status --json` lists ldap.pid and keystone.workers[].workerPid.',
-        })
-      }
-      throw err
-    }
-    const first = readProcMemory(who, opts.readProc)
-    const hasAnon = first.rssAnon !== undefined
-    watches.push({
-      who,
-      hasAnon,
-      anon: {
-        name: who.name,
-        pid,
-        metric: hasAnon ? 'RssAnon' : 'VmRSS',
-        deciding: true,
-        series: new SampleSeries(capacity),
-        note: hasAnon ? undefined : 'this kernel has no RssAnon: judged on VmRSS',
-      },
-      rss: {
-        name: who.name,
-        pid,
-        metric: 'VmRSS',
-        deciding: false,
-        series: new SampleSeries(capacity),
-        note: 'informational (file-backed pages such as an mdb map count here): the verdict uses RssAnon',
-      },
-    })
+  const watch = openSubjects(opts, warn)
+  const tally = new Tally()
+  const workers = new Workers(opts, tally, warn)
+  const phase: Phase = {
+    opts,
+    workers,
+    tally,
+    now: opts.now ?? (() => performance.now()),
+    aborted: () => Boolean(opts.signal?.aborted),
   }
-  const gc = opts.gc ?? forcedGc()
-  if (gc.method === 'unavailable') {
-    warn('cannot force garbage collection: own-heap samples are noisier (run node with --expose-gc)')
-  }
-  const gcNote =
-    gc.method === 'unavailable' ? 'sampled without forced GC (run node with --expose-gc)' : undefined
-  const heapUsed: Subject = {
-    name: 'idtool',
-    pid: null,
-    metric: 'heapUsed',
-    deciding: true,
-    series: new SampleSeries(capacity),
-    note: gcNote,
-  }
-  const external: Subject = {
-    name: 'idtool',
-    pid: null,
-    metric: 'external',
-    deciding: true,
-    series: new SampleSeries(capacity),
-    note: gcNote,
-  }
-  const subjects: Subject[] = [heapUsed, external]
-  for (const w of watches) subjects.push(w.anon, w.rss)
-
-  // --- state ----------------------------------------------------------------------------------------
-  const errors: Record<string, number> = {}
-  let errorsTotal = 0
-  let windowErrors = 0
-  let consecutiveFailures = 0
-  let stopReason: string | undefined
-  let expectedEntries: number | null = null
-  const pageHist = createHistogram()
-  const searchHist = createHistogram()
-  let searches = 0
-  let pages = 0
-  let entries = 0
-  let lastSearchMs: number | undefined
-
-  const countError = (kind: string) => {
-    errors[kind] = (errors[kind] ?? 0) + 1
-    errorsTotal++
-    windowErrors++
-  }
-
-  const sample = (iteration: number) => {
-    const clean = windowErrors === 0
-    windowErrors = 0
-    const own = sampleOwnHeap(gc)
-    heapUsed.series.add(iteration, own.heapUsed, clean)
-    external.series.add(iteration, own.external, clean)
-    for (const w of watches) {
-      if (w.anon.gone) continue
-      try {
-        const m = readProcMemory(w.who, opts.readProc)
-        w.anon.series.add(iteration, (w.hasAnon ? m.rssAnon : m.vmRss) ?? m.vmRss, clean)
-        w.rss.series.add(iteration, m.vmRss, clean)
-      } catch (err) {
-        if (!(err instanceof ProcessGoneError)) throw err
-        const gone = { atIteration: iteration, why: err.message }
-        w.anon.gone = gone
-        w.rss.gone = gone
-        errors['pid-exited'] = (errors['pid-exited'] ?? 0) + 1
-        errorsTotal++
-        warn(`${err.message} at iteration ${iteration}: its verdict uses the samples taken before`)
-      }
-    }
-  }
-
-  // --- workers (closed in the finally, whatever happens) ---------------------------------------
-  const aborted = () => Boolean(opts.signal?.aborted)
-  const slots: Array<LeakWorker | undefined> = Array.from({ length: concurrency }, () => undefined)
-  const closeAll = async () => {
-    await Promise.all(slots.map((w) => w?.close().catch(() => {})))
-    slots.fill(undefined)
-  }
-  let durationMs = 0
-  let sampleEvery = 1
+  let measured = { durationMs: 0, sampleEvery: 1 }
   try {
-    const probeWorker = await opts.target.open().catch((err) => {
-      throw asIterationError(err).toIdtoolError()
+    const probe = await workers.probe()
+    const warm = await warmUp(phase)
+    const sampleEvery = chooseSampleEvery(opts, {
+      ...warm,
+      probeMs: probe.searchMs,
+      concurrency: workers.slots.length,
     })
-    slots[0] = probeWorker
-
-    // the probe: one search alone, which must work (bind, base, filter, size limit)
-    opts.onProgress?.({ phase: 'probe', done: 0, total: 1, elapsedMs: 0, errors: 0, sampleEvery: 0 })
-    let probeMs: number
-    try {
-      const out = await probeWorker.iterate()
-      probeMs = out.searchMs
-      expectedEntries = out.entries
-      if (out.duplicates > 0) countError('duplicate-dn')
-    } catch (err) {
-      throw asIterationError(err).toIdtoolError()
-    }
-
-    /** Run one iteration on `slot`, (re)opening its worker if needed. Returns the outcome when clean. */
-    async function attempt(slot: number): Promise<IterationOutcome | undefined> {
-      let worker = slots[slot]
-      try {
-        if (!worker) {
-          worker = await opts.target.open()
-          slots[slot] = worker
-        }
-        const out = await worker.iterate()
-        if (out.duplicates > 0) {
-          countError('duplicate-dn')
-          noteFailure(
-            new IterationError('duplicate-dn', `a search returned ${out.duplicates} duplicate entries`),
-          )
-          return undefined
-        }
-        if (expectedEntries !== null && out.entries !== expectedEntries) {
-          countError('entry-count-mismatch')
-          noteFailure(
-            new IterationError(
-              'entry-count-mismatch',
-              `a search returned ${out.entries} entries instead of ${expectedEntries}`,
-            ),
-          )
-          return undefined
-        }
-        consecutiveFailures = 0
-        return out
-      } catch (err) {
-        const e = asIterationError(err)
-        countError(e.kind)
-        if (e.reconnect || !slots[slot]) {
-          const w = slots[slot]
-          slots[slot] = undefined
-          await w?.close().catch(() => {})
-        }
-        noteFailure(e)
-        if (!stopReason)
-          await sleep(Math.min(2000, retryBase * 2 ** Math.min(consecutiveFailures - 1, 5)), opts.signal)
-        return undefined
-      }
-    }
-
-    let lastWarned = ''
-    function noteFailure(e: IterationError) {
-      consecutiveFailures++
-      if (e.message !== lastWarned) {
-        warn(`${e.message} (counted as ${e.kind}; the run continues)`)
-        lastWarned = e.message
-      }
-      if (consecutiveFailures >= maxFailures && !stopReason) {
-        stopReason = `stopped after ${consecutiveFailures} failures in a row; the last: ${e.message}`
-      }
-    }
-
-    // --- warm-up --------------------------------------------------------------------------------------
-    const warmStart = now()
-    let warmStarted = 0
-    let warmDone = 0
-    await Promise.all(
-      slots.map(async (_, slot) => {
-        while (warmStarted < opts.warmup && !aborted() && !stopReason) {
-          warmStarted++
-          await attempt(slot)
-          warmDone++
-          opts.onProgress?.({
-            phase: 'warmup',
-            done: warmDone,
-            total: opts.warmup,
-            elapsedMs: now() - warmStart,
-            errors: errorsTotal,
-            sampleEvery: 0,
-          })
-        }
-      }),
-    )
-    const warmMs = now() - warmStart
-
-    // --- sampling interval ----------------------------------------------------------------------------
-    if (opts.sampleEvery !== undefined) sampleEvery = Math.max(1, Math.floor(opts.sampleEvery))
-    else if (opts.iterations !== undefined)
-      sampleEvery = Math.max(1, Math.ceil(opts.iterations / TARGET_SAMPLES))
-    else {
-      const perIterMs = warmDone > 0 ? warmMs / warmDone : Math.max(probeMs, 0.001) / concurrency
-      const estimated = (opts.durationMs ?? 0) / Math.max(perIterMs, 0.001)
-      sampleEvery = Math.max(1, Math.ceil(estimated / TARGET_SAMPLES))
-    }
-
-    // --- measured phase ---------------------------------------------------------------------------------
-    windowErrors = 0
-    settleHeap(gc)
-    sample(0)
-    const measureStart = now()
-    let started = 0
-    let completed = 0
-    const more = () => {
-      if (aborted() || stopReason) return false
-      if (opts.iterations !== undefined) return started < opts.iterations
-      return now() - measureStart < (opts.durationMs ?? 0)
-    }
-    await Promise.all(
-      slots.map(async (_, slot) => {
-        while (more()) {
-          started++
-          const out = await attempt(slot)
-          if (out) {
-            searches++
-            pages += out.pages
-            entries += out.entries
-            lastSearchMs = out.searchMs
-            recordMs(searchHist, out.searchMs)
-            for (const ms of out.pageMs) recordMs(pageHist, ms)
-          }
-          completed++
-          if (completed % sampleEvery === 0) {
-            if (heapUsed.series.full) sampleEvery *= 2
-            sample(completed)
-          }
-          opts.onProgress?.({
-            phase: 'measure',
-            done: completed,
-            total: opts.iterations,
-            durationMs: opts.durationMs,
-            elapsedMs: now() - measureStart,
-            errors: errorsTotal,
-            lastSearchMs,
-            sampleEvery,
-          })
-        }
-      }),
-    )
-    durationMs = now() - measureStart
-    if (completed % sampleEvery !== 0 && completed > 0) sample(completed)
+    measured = await measure(phase, watch, sampleEvery, warn)
   } finally {
-    await closeAll()
+    await workers.closeAll()
     await opts.target.close?.().catch(() => {})
   }
-
-  // --- verdicts -------------------------------------------------------------------------------------
-  const out: LeakSubject[] = []
-  const deciding: LeakVerdict[] = []
-  for (const s of subjects) {
-    const points = s.series.cleanPoints()
-    const judged = judgeSeries(points, threshold)
-    // a process that exited mid-run is not judged a leak from its last samples (its end is not the run's)
-    const j =
-      s.gone && judged.verdict === 'leak'
-        ? {
-            ...judged,
-            verdict: 'inconclusive' as const,
-            note: 'its memory grew, but it exited before the end',
-          }
-        : judged
-    const notes: string[] = []
-    if (s.gone) notes.push(`${s.gone.why} at iteration ${s.gone.atIteration}; judged on the samples before`)
-    const dirty = s.series.dirtyCount()
-    if (dirty > 0) notes.push(`${dirty} sample${dirty === 1 ? '' : 's'} taken after errors left out`)
-    if (j.note) notes.push(j.note)
-    if (s.note) notes.push(s.note)
-    const first = points[0]
-    const last = points[points.length - 1]
-    out.push({
-      name: s.name,
-      pid: s.pid,
-      metric: s.metric,
-      slopeBytesPerIteration: round1(j.slope),
-      ci95: [round1(j.ci95[0]), round1(j.ci95[1])],
-      startBytes: first ? first[1] : 0,
-      endBytes: last ? last[1] : 0,
-      samples: j.samples,
-      verdict: j.verdict,
-      series: points.map(([x, y]) => [x, y] as [number, number]),
-      ...(notes.length ? { note: notes.join('; ') } : {}),
-    })
-    if (s.deciding) deciding.push(j.verdict)
+  const result = buildResult(opts, tally, watch, {
+    expectedEntries: workers.expectedEntries,
+    durationMs: measured.durationMs,
+    interrupted: phase.aborted(),
+  })
+  return {
+    result,
+    stopReason: workers.stopReason,
+    gcMethod: watch.gc.method,
+    sampleEvery: measured.sampleEvery,
   }
-
-  const page = summarizeMs(pageHist)
-  const search = summarizeMs(searchHist)
-  const result: PageLeakCheckResult = {
-    version: 1,
-    kind: 'ldap.page-leak-check',
-    mode: opts.target.mode,
-    target: opts.target.description,
-    verdict: combineVerdicts(deciding),
-    leakThresholdBytesPerIteration: threshold,
-    searches,
-    pages,
-    entries,
-    entriesPerSearch: expectedEntries,
-    pageSize: opts.target.pageSize,
-    durationMs: Math.round(durationMs),
-    subjects: out,
-    latencyMs: {
-      page: { p50: page.p50, p90: page.p90, p99: page.p99, max: page.max },
-      search: { p50: search.p50, p90: search.p90, p99: search.p99, max: search.max },
-    },
-    histograms: { page: encodeHistogram(pageHist), search: encodeHistogram(searchHist) },
-    errors,
-    interrupted: aborted(),
-  }
-  return { result, stopReason, gcMethod: gc.method, sampleEvery }
 }

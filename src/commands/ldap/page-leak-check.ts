@@ -1,52 +1,26 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { Flags } from '@oclif/core'
+import { Flags, type Interfaces } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { durationFlag, osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
-import { formatMs } from '../../cli/progress.js'
-import { UsageError } from '../../errors.js'
-import { ExitCode } from '../../exit-codes.js'
-import { defaultLabDir, LAB_BIND_DN, LAB_LDAP_DOMAIN, LAB_USERS_DN, labPaths } from '../../lab/layout.js'
+import { leakProgressLine } from '../../cli/progress.js'
+import { LAB_BIND_DN, LAB_LDAP_DOMAIN, LAB_USERS_DN } from '../../lab/layout.js'
 import { LDAP_URL } from '../../lab/slapd.js'
-import { isLabTarget, resolveAuthOrLab } from '../../lab/target.js'
-import { keystoneTarget, pageSizeFromDomainConfig } from '../../ldap/keystone-target.js'
-import { procAvailable } from '../../ldap/memory.js'
-import { type LeakProgress, type LeakTarget, runPageLeakCheck } from '../../ldap/page-leak-check.js'
-import { directTarget, filterProblem, type SearchScope } from '../../ldap/paged-search.js'
+import {
+  LEAK_CHECK_DEFAULTS,
+  leakCheckOutcome,
+  type PageLeakCheckOptions,
+  pageLeakCheck,
+} from '../../ldap/leak-check.js'
+import type { SearchScope } from '../../ldap/paged-search.js'
 import { decodeHistogram, toHgrm } from '../../metrics/histogram.js'
-import { formatBytes, parseBytes } from '../../metrics/units.js'
 import { renderLeakTable } from '../../report/leak.js'
 import type { PageLeakCheckResult } from '../../results/types.js'
 import { applyScenarioFlag } from '../../scenario/index.js'
 
-const DEFAULT_ITERATIONS = 200
-const DEFAULT_PAGE_SIZE = 5
-const DEFAULT_WARMUP = { direct: 50, keystone: 20 }
-
-function readSecretFile(path: string, what: string): string {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    throw new UsageError(
-      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      {
-        hint: 'pass a readable file (mode 0600); idtool never takes a password as a flag value.',
-      },
-    )
-  }
-  const value = text.replace(/\r?\n$/, '')
-  if (!value)
-    throw new UsageError(`${what} ${path} is empty`, {
-      hint: 'an empty password would be an anonymous bind.',
-    })
-  return value
-}
-
-function sameUrl(a: string, b: string): boolean {
-  const norm = (u: string) => u.trim().replace(/\/+$/, '').toLowerCase()
-  return norm(a) === norm(b)
-}
+const {
+  iterations: DEFAULT_ITERATIONS,
+  pageSize: DEFAULT_PAGE_SIZE,
+  warmup: DEFAULT_WARMUP,
+} = LEAK_CHECK_DEFAULTS
 
 export default class LdapPageLeakCheck extends BaseCommand {
   // Ctrl-C before the work starts says so (exit 130); after, the run stops and keeps its partial result
@@ -182,258 +156,76 @@ Faults: a wrong password, an unreachable server, a missing base DN or a size lim
   async run(): Promise<PageLeakCheckResult> {
     const { flags: parsed, metadata } = await this.parse(LdapPageLeakCheck)
     const flags = await applyScenarioFlag(LdapPageLeakCheck, 'ldap:page-leak-check', parsed, metadata)
-    if (flags.iterations !== undefined && flags.duration !== undefined) {
-      throw new UsageError('use either --iterations or --duration, not both')
-    }
-    if (flags.keystone) {
-      const direct = (['url', 'bind-dn', 'password-file', 'base', 'starttls', 'cacert'] as const).filter(
-        (f) => flags[f],
-      )
-      if (direct.length) {
-        throw new UsageError(
-          `--keystone lists users through Keystone: --${direct.join(', --')} ${direct.length > 1 ? 'do' : 'does'} not apply`,
-          {
-            hint: 'drop --keystone to search LDAP directly, or use the --os-* settings for Keystone.',
-          },
-        )
-      }
-    } else if (flags.domain) {
-      throw new UsageError('--domain needs --keystone', {
-        hint: 'add --keystone to list the users of that domain.',
-      })
-    }
-    let threshold: number
-    try {
-      threshold = parseBytes(flags['leak-threshold'])
-    } catch (err) {
-      throw new UsageError(`--leak-threshold: ${(err as Error).message}`)
-    }
-    if (threshold <= 0) throw new UsageError('--leak-threshold must be above 0')
-    const pids = flags.pid ?? []
-    if (pids.length && !procAvailable()) {
-      throw new UsageError('--pid needs Linux /proc (to read /proc/PID/status)', {
-        hint: 'run on Linux, or drop --pid.',
-      })
-    }
-
-    // output files are checked before any work: a bad path fails at once, not after the run
-    this.checkOutputPaths([
-      ['--out', flags.out],
-      ['--hgrm', flags.hgrm && hgrmPaths(flags.hgrm).page],
-      ['--hgrm', flags.hgrm && hgrmPaths(flags.hgrm).search],
-    ])
-    const target = flags.keystone ? await this.keystoneTarget(flags) : this.directTarget(flags)
-    if (flags.keystone && pids.length === 0) {
-      this.warnLine(
-        "no --pid: only idtool's own heap is watched; for the lab, `idtool lab status --json` lists keystone.workers[].workerPid",
-      )
-    }
-
+    const hgrm = flags.hgrm === undefined ? undefined : hgrmPaths(flags.hgrm)
     const progress = this.progress()
-    const signal = this.interruptSignal()
-    const iterations = flags.duration === undefined ? (flags.iterations ?? DEFAULT_ITERATIONS) : undefined
-    const run = await runPageLeakCheck({
-      target,
-      iterations,
-      durationMs: flags.duration,
-      warmup: flags.warmup ?? DEFAULT_WARMUP[target.mode],
-      concurrency: flags.concurrency,
-      sampleEvery: flags['sample-every'],
-      leakThresholdBytesPerIteration: threshold,
-      pids,
-      signal,
-      onProgress: (p) => progress.update(progressLine(p, target.mode)),
-      onWarn: (m) => {
+    const run = await pageLeakCheck(leakCheckOptions(flags), {
+      // output files are checked before any work: a bad path fails at once, not after the run
+      beforeConnect: () =>
+        this.checkOutputPaths([
+          ['--out', flags.out],
+          ['--hgrm', hgrm?.page],
+          ['--hgrm', hgrm?.search],
+        ]),
+      info: (m) => this.info(m),
+      warn: (m) => {
         progress.done()
         this.warnLine(m)
       },
+      onProgress: (p) => progress.update(leakProgressLine(p)),
+      interruptSignal: () => this.interruptSignal(),
     }).finally(() => progress.done())
-    const result = run.result
-
-    const histograms = flags.hgrm ? result.histograms : undefined
+    const { result } = run
+    const histograms = hgrm && result.histograms
     this.saveRunOutputs([
       { path: flags.out, content: () => `${JSON.stringify(result, null, 2)}\n` },
-      ...(histograms
+      ...(hgrm && histograms
         ? [
-            { path: hgrmPaths(flags.hgrm!).page, content: () => toHgrm(decodeHistogram(histograms.page)) },
-            {
-              path: hgrmPaths(flags.hgrm!).search,
-              content: () => toHgrm(decodeHistogram(histograms.search)),
-            },
+            { path: hgrm.page, content: () => toHgrm(decodeHistogram(histograms.page)) },
+            { path: hgrm.search, content: () => toHgrm(decodeHistogram(histograms.search)) },
           ]
         : []),
     ])
     if (!this.jsonEnabled()) this.log(renderLeakTable(result))
-
-    if (this.interrupted) {
-      this.setExitCode(ExitCode.Interrupted)
-    } else if (result.verdict === 'leak') {
-      const leaking = result.subjects.filter((s) => s.verdict === 'leak')
-      this.warnLine(
-        `leak: ${leaking.map((s) => `${s.name}${s.pid ? ` pid ${s.pid}` : ''} ${s.metric} grows ${formatBytes(s.slopeBytesPerIteration)}/iteration`).join('; ')}`,
-      )
-      this.setExitCode(ExitCode.Leak)
-    } else if (run.stopReason) {
-      this.warnLine(run.stopReason)
-      this.setExitCode(ExitCode.Runtime)
-    } else if (result.verdict === 'inconclusive') {
-      const why = result.subjects
-        .filter((s) => s.verdict === 'inconclusive' && s.metric !== 'VmRSS')
-        .map((s) => `${s.name}${s.pid ? ` pid ${s.pid}` : ''} ${s.metric}: ${s.note ?? 'inconclusive'}`)
-      this.warnLine(
-        `inconclusive: ${why.join('; ')}${flags['allow-inconclusive'] ? '' : ' (exit 1; --allow-inconclusive to exit 0)'}`,
-      )
-      if (!flags['allow-inconclusive']) this.setExitCode(ExitCode.Runtime)
-    }
-    return result
-  }
-
-  private directTarget(flags: {
-    url?: string
-    'bind-dn'?: string
-    'password-file'?: string
-    base?: string
-    filter: string
-    scope: string
-    attributes?: string
-    starttls: boolean
-    cacert?: string
-    'page-size'?: number
-    timeout: number
-  }): LeakTarget {
-    const lab = labPaths(defaultLabDir())
-    const url = flags.url ?? (existsSync(lab.dir) ? LDAP_URL : undefined)
-    if (!url) {
-      throw new UsageError('--url is required (there is no local lab to default to)', {
-        hint: 'e.g. --url ldap://ldap.example.org:389 --bind-dn ... --password-file ... --base ...',
-      })
-    }
-    let parsed: URL
-    try {
-      parsed = new URL(url)
-    } catch {
-      throw new UsageError(`--url ${url} is not a URL`, {
-        hint: 'use ldap://HOST:PORT or ldaps://HOST:PORT.',
-      })
-    }
-    if (parsed.protocol !== 'ldap:' && parsed.protocol !== 'ldaps:') {
-      throw new UsageError(`--url ${url}: only ldap:// and ldaps:// are supported`)
-    }
-    if (flags.starttls && parsed.protocol === 'ldaps:') {
-      throw new UsageError('--starttls is for ldap:// URLs; ldaps:// is already TLS')
-    }
-    const envPassword = process.env.LDAP_PASSWORD
-    const labDefault =
-      sameUrl(url, LDAP_URL) &&
-      !flags['bind-dn'] &&
-      !flags['password-file'] &&
-      !envPassword &&
-      existsSync(lab.ldapBindPasswordFile)
-    let bindDn = flags['bind-dn']
-    let password: string | undefined
-    if (labDefault) {
-      bindDn = LAB_BIND_DN
-      password = readSecretFile(lab.ldapBindPasswordFile, 'the lab password file')
-      this.info(
-        `Using the lab's LDAP service account ${LAB_BIND_DN} (password from ${lab.ldapBindPasswordFile}).`,
-      )
-    } else if (flags['password-file']) {
-      password = readSecretFile(flags['password-file'], '--password-file')
-    } else if (envPassword !== undefined) {
-      if (!envPassword)
-        throw new UsageError('LDAP_PASSWORD is empty', {
-          hint: 'an empty password would be an anonymous bind.',
-        })
-      password = envPassword
-    }
-    if (bindDn && password === undefined) {
-      throw new UsageError(`no password for ${bindDn}`, {
-        hint: 'pass --password-file FILE or set LDAP_PASSWORD; idtool never takes a password as a flag value.',
-      })
-    }
-    if (!bindDn && password !== undefined) {
-      throw new UsageError('a password was given but no --bind-dn', { hint: 'add --bind-dn DN.' })
-    }
-    const base = flags.base ?? (labDefault || sameUrl(url, LDAP_URL) ? LAB_USERS_DN : undefined)
-    if (!base) throw new UsageError('--base is required', { hint: 'e.g. --base ou=Users,dc=example,dc=org' })
-    const problem = filterProblem(flags.filter)
-    if (problem)
-      throw new UsageError(`--filter ${flags.filter}: ${problem}`, {
-        hint: 'e.g. (objectClass=inetOrgPerson)',
-      })
-    let ca: string | undefined
-    if (flags.cacert) {
-      try {
-        ca = readFileSync(flags.cacert, 'utf8')
-      } catch (err) {
-        throw new UsageError(
-          `cannot read --cacert ${flags.cacert}: ${(err as NodeJS.ErrnoException).code ?? ''}`,
-        )
-      }
-    }
-    const attributes = (flags.attributes ?? '')
-      .split(',')
-      .map((a) => a.trim())
-      .filter(Boolean)
-    return directTarget(
-      {
-        url,
-        bindDn,
-        password,
-        starttls: flags.starttls,
-        ca,
-        timeoutMs: flags.timeout,
-        connectTimeoutMs: Math.min(flags.timeout, 10_000),
-      },
-      {
-        base,
-        filter: flags.filter,
-        scope: flags.scope as SearchScope,
-        attributes,
-        pageSize: flags['page-size'] ?? DEFAULT_PAGE_SIZE,
-      },
-    )
-  }
-
-  private async keystoneTarget(
-    flags: Parameters<typeof osFlagInputs>[0] & {
-      domain?: string
-      'page-size'?: number
-      timeout: number
-      concurrency: number
-    },
-  ): Promise<LeakTarget> {
-    const settings = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
-    const lab = labPaths(defaultLabDir())
-    const isLab = isLabTarget(settings.authUrl, lab.dir)
-    const domain = flags.domain ?? (isLab ? LAB_LDAP_DOMAIN : undefined)
-    if (!domain)
-      throw new UsageError('--domain is required with --keystone', { hint: 'name the LDAP-backed domain.' })
-    const pageSize =
-      flags['page-size'] ??
-      (isLab ? pageSizeFromDomainConfig(join(lab.domainsDir, `keystone.${domain}.conf`)) : 0)
-    return keystoneTarget({
-      settings,
-      domain,
-      pageSize,
-      timeoutMs: flags.timeout,
-      concurrency: flags.concurrency,
-      warn: (m) => this.warnLine(m),
+    const outcome = leakCheckOutcome(run, {
+      interrupted: this.interrupted,
+      allowInconclusive: flags['allow-inconclusive'],
     })
+    if (outcome.warning) this.warnLine(outcome.warning)
+    if (outcome.exitCode !== undefined) this.setExitCode(outcome.exitCode)
+    return result
   }
 }
 
-function progressLine(p: LeakProgress, mode: 'direct' | 'keystone'): string {
-  const what = mode === 'keystone' ? 'listings' : 'searches'
-  if (p.phase === 'probe') return `probe ${mode === 'keystone' ? 'listing' : 'search'}...`
-  if (p.phase === 'warmup') return `warm-up ${p.done}/${p.total} ${what}`
-  const of = p.total !== undefined ? `/${p.total}` : ''
-  const time =
-    p.durationMs !== undefined
-      ? ` (${formatMs(p.elapsedMs)} of ${formatMs(p.durationMs)})`
-      : ` (${formatMs(p.elapsedMs)})`
-  const last = p.lastSearchMs !== undefined ? `, last ${p.lastSearchMs.toFixed(1)} ms` : ''
-  return `measuring ${p.done}${of} ${what}${time}, ${p.errors} errors${last}, memory every ${p.sampleEvery}`
+type LeakFlags = Interfaces.InferredFlags<typeof LdapPageLeakCheck.flags>
+
+/** The flags as the library's one options object. */
+function leakCheckOptions(flags: LeakFlags): PageLeakCheckOptions {
+  return {
+    keystone: flags.keystone,
+    direct: {
+      url: flags.url,
+      bindDn: flags['bind-dn'],
+      passwordFile: flags['password-file'],
+      base: flags.base,
+      filter: flags.filter,
+      scope: flags.scope as SearchScope,
+      attributes: flags.attributes,
+      starttls: flags.starttls,
+      cacert: flags.cacert,
+    },
+    domain: flags.domain,
+    auth: osFlagInputs(flags),
+    env: process.env,
+    pageSize: flags['page-size'],
+    iterations: flags.iterations,
+    durationMs: flags.duration,
+    warmup: flags.warmup,
+    concurrency: flags.concurrency,
+    sampleEvery: flags['sample-every'],
+    leakThreshold: flags['leak-threshold'],
+    pids: flags.pid ?? [],
+    timeoutMs: flags.timeout,
+  }
 }
 
 /** The two files --hgrm FILE names: FILE-page.hgrm and FILE-search.hgrm. */

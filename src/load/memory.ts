@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs'
 import v8 from 'node:v8'
 import vm from 'node:vm'
+import type { MemorySeries } from '../metrics/memory-verdict.js'
+import { SampleSeries } from '../metrics/series.js'
 
 /**
  * Memory sampling: idtool's own heap after a forced garbage collection, and other processes' resident
- * memory from /proc/PID/status (Linux).
+ * memory from /proc/PID/status (Linux). {@link MemoryWatch} samples a set of subjects every K iterations
+ * of any engine; `metrics/memory-verdict.ts` judges what it sampled (pure). The sampling is I/O (/proc,
+ * forced GC), so it lives with the load engine, below every engine that watches memory (ldap/, bench/).
  */
 
 export type GcMethod = 'exposed' | 'v8-flag' | 'unavailable'
@@ -182,5 +186,162 @@ export function procAvailable(read: ReadFile = readProcFile): boolean {
     return read('/proc/self/status').includes('VmRSS')
   } catch {
     return false
+  }
+}
+
+/** One watched figure: its bounded sample store and what the verdict needs to know of it. */
+interface Watched {
+  name: string
+  pid: number | null
+  metric: string
+  deciding: boolean
+  series: SampleSeries
+  note?: string
+  gone?: { atIteration: number; why: string }
+}
+
+/** A watched process: its identity (to notice PID reuse), RssAnon (deciding) and VmRSS (informational). */
+interface PidWatch {
+  who: ProcIdentity
+  anon: Watched
+  rss: Watched
+  hasAnon: boolean
+}
+
+export interface MemoryWatchOptions {
+  /** processes whose /proc/PID/status to sample */
+  pids: readonly number[]
+  /** also sample idtool's own heap (heapUsed, external) after forced GC; default true */
+  ownHeap?: boolean
+  /** samples kept per subject before halving (default 256) */
+  capacity?: number
+  /** injected for tests */
+  gc?: ForcedGc
+  readProc?: ReadFile
+}
+
+/**
+ * The memory subjects of one run, sampled together: idtool's own heap (heapUsed, external) and, for every
+ * PID, RssAnon (deciding; VmRSS when the kernel has no RssAnon) and VmRSS (informational: file-backed pages
+ * such as an mdb map count in it). Its stores never grow, so sampling does not itself look like a leak.
+ */
+export class MemoryWatch {
+  readonly gc: ForcedGc
+  private readonly watches: PidWatch[]
+  private readonly own: Watched[]
+
+  private constructor(
+    gc: ForcedGc,
+    watches: PidWatch[],
+    own: Watched[],
+    readonly readProc?: ReadFile,
+  ) {
+    this.gc = gc
+    this.watches = watches
+    this.own = own
+  }
+
+  /** Identify every PID and take its first reading; throws ProcessGoneError for a PID that is not there. */
+  static open(opts: MemoryWatchOptions): MemoryWatch {
+    const capacity = opts.capacity ?? 256
+    const watches: PidWatch[] = []
+    for (const pid of opts.pids) {
+      const who = procIdentity(pid, opts.readProc)
+      const hasAnon = readProcMemory(who, opts.readProc).rssAnon !== undefined
+      const subject = (metric: string, deciding: boolean, note?: string): Watched => ({
+        name: who.name,
+        pid,
+        metric,
+        deciding,
+        series: new SampleSeries(capacity),
+        note,
+      })
+      watches.push({
+        who,
+        hasAnon,
+        anon: subject(
+          hasAnon ? 'RssAnon' : 'VmRSS',
+          true,
+          hasAnon ? undefined : 'this kernel has no RssAnon: judged on VmRSS',
+        ),
+        rss: subject(
+          'VmRSS',
+          false,
+          'informational (file-backed pages such as an mdb map count here): the verdict uses RssAnon',
+        ),
+      })
+    }
+    const gc = opts.gc ?? forcedGc()
+    const gcNote =
+      gc.method === 'unavailable' ? 'sampled without forced GC (run node with --expose-gc)' : undefined
+    const own =
+      (opts.ownHeap ?? true)
+        ? (['heapUsed', 'external'] as const).map(
+            (metric): Watched => ({
+              name: 'idtool',
+              pid: null,
+              metric,
+              deciding: true,
+              series: new SampleSeries(capacity),
+              note: gcNote,
+            }),
+          )
+        : []
+    return new MemoryWatch(gc, watches, own, opts.readProc)
+  }
+
+  /** Whether the stores are full: the next sample halves them, so the caller should double its interval. */
+  get full(): boolean {
+    return this.subjects().some((s) => s.series.full)
+  }
+
+  /** Full collections before the first sample (see {@link settleHeap}). */
+  settle(): void {
+    if (this.own.length) settleHeap(this.gc)
+  }
+
+  /**
+   * Sample every subject at iteration `x`; `clean` is false when errors happened since the last sample
+   * (such samples are kept but left out of the verdict). Returns the processes found gone at this sample:
+   * they are not sampled again and are judged on their samples before.
+   */
+  sample(x: number, clean: boolean): ProcessGoneError[] {
+    if (this.own.length) {
+      const own = sampleOwnHeap(this.gc)
+      this.own[0]?.series.add(x, own.heapUsed, clean)
+      this.own[1]?.series.add(x, own.external, clean)
+    }
+    const gone: ProcessGoneError[] = []
+    for (const w of this.watches) {
+      if (w.anon.gone) continue
+      try {
+        const m = readProcMemory(w.who, this.readProc)
+        w.anon.series.add(x, (w.hasAnon ? m.rssAnon : m.vmRss) ?? m.vmRss, clean)
+        w.rss.series.add(x, m.vmRss, clean)
+      } catch (err) {
+        if (!(err instanceof ProcessGoneError)) throw err
+        w.anon.gone = w.rss.gone = { atIteration: x, why: err.message }
+        gone.push(err)
+      }
+    }
+    return gone
+  }
+
+  /** What was sampled, in a stable order (own heap first, then every PID's RssAnon and VmRSS), for the verdict. */
+  series(): MemorySeries[] {
+    return this.subjects().map((s) => ({
+      name: s.name,
+      pid: s.pid,
+      metric: s.metric,
+      deciding: s.deciding,
+      points: s.series.cleanPoints(),
+      dirty: s.series.dirtyCount(),
+      ...(s.note ? { note: s.note } : {}),
+      ...(s.gone ? { gone: s.gone } : {}),
+    }))
+  }
+
+  private subjects(): Watched[] {
+    return [...this.own, ...this.watches.flatMap((w) => [w.anon, w.rss])]
   }
 }

@@ -7,7 +7,7 @@ import {
   procIdentity,
   readProcMemory,
   sampleOwnHeap,
-} from '../../src/ldap/memory.js'
+} from '../../src/load/memory.js'
 import { SampleSeries } from '../../src/metrics/series.js'
 
 const STAT = (state: string, start: string) =>
