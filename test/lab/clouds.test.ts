@@ -12,6 +12,7 @@ import {
   writeLabClouds,
 } from '../../src/lab/clouds.js'
 import { labEnv, labEnvVars, labPaths } from '../../src/lab/layout.js'
+import type { LabStatus } from '../../src/results/types.js'
 
 const PASSWORD = 'pw-Admin-7f3a9c'
 const APPCRED = { id: '643b8cb0003a4697ab38067a3fe088ca', secret: 'sec-Appcred-b81d02' }
@@ -201,5 +202,69 @@ describe('lab status text', () => {
     expect(text).toMatch(/^TLS .*lab CA \/lab\/tls\/ca\.pem.*: DOWN$/m)
     expect(text).toContain('secrets in /lab/secure.yaml')
     expect(text).toMatch(/^app cred +-$/m)
+  })
+
+  it('lab up: the status, the access lines, then how to use the lab (already up, or how long it took)', async () => {
+    const { renderLabAccess, renderLabStatus, renderLabUp } = await import('../../src/report/lab.js')
+    const status: LabStatus = {
+      healthy: true,
+      dir: '/lab',
+      exists: true,
+      spec: { workers: 1, cache: true, db: 'sqlite', ldapUsers: 10, tls: 'off' },
+      cloud: 'idtool-lab',
+      cloudsYaml: '/lab/clouds.yaml',
+      secureYaml: '/lab/secure.yaml',
+      clouds: ['idtool-lab', 'idtool-lab-https'],
+      tls: {
+        mode: 'off',
+        cloudAuthUrl: 'http://127.0.0.1:5000/v3',
+        url: 'https://127.0.0.1:5443',
+        mtlsUrl: 'https://127.0.0.1:5444',
+        calibrationUrl: 'https://127.0.0.1:8443/',
+        caFile: '/lab/tls/ca.pem',
+        clientCertFile: '/lab/tls/client.crt',
+        clientKeyFile: '/lab/tls/client.key',
+        healthy: true,
+      },
+      appCredential: null,
+      keystone: {
+        url: 'http://127.0.0.1:5000/v3',
+        adminPasswordFile: '/lab/secrets/keystone-admin-password',
+        workers: [{ name: 'ks1', url: 'http://127.0.0.1:5001', pid: 10, workerPid: 11, healthy: true }],
+        db: 'sqlite',
+        cache: true,
+      },
+      haproxy: {
+        url: 'http://127.0.0.1:5000',
+        pid: 9,
+        healthy: true,
+        statsUrl: 'http://127.0.0.1:8404/stats',
+        calibrationUrl: 'http://127.0.0.1:8080/',
+      },
+      ldap: {
+        url: 'ldap://127.0.0.1:3890',
+        bindDn: 'cn=keystone,dc=example,dc=org',
+        baseDn: 'dc=example,dc=org',
+        usersDn: 'ou=Users,dc=example,dc=org',
+        users: 10,
+        passwordFile: '/lab/secrets/ldap-keystone-password',
+        pid: 8,
+        healthy: true,
+      },
+      mariadb: null,
+      ldapDomain: { name: 'ldapdom', id: 'd1' },
+    }
+    const up = renderLabUp({ ...status, alreadyUp: false, timingsMs: { total: 12_345 }, changed: [] })
+    const tail = [
+      '',
+      'Lab up in 12.3 s. Use it with:',
+      '  export OS_CLIENT_CONFIG_FILE=/lab/clouds.yaml OS_CLIENT_SECURE_FILE=/lab/secure.yaml OS_CLOUD=idtool-lab',
+      '  (idtool-lab → http://127.0.0.1:5000/v3; clouds: idtool-lab, idtool-lab-https)',
+      '  (or: eval "$(idtool lab env)")',
+    ]
+    expect(up).toBe([renderLabStatus(status), renderLabAccess(status), ...tail].join('\n'))
+    expect(renderLabStatus(status)).toMatch(/keystone ks1 .* 10 \(worker 11\) .* ok/)
+    const again = renderLabUp({ ...status, alreadyUp: true, timingsMs: { total: 5 }, changed: [] })
+    expect(again).toContain('\nLab was already up. Use it with:\n')
   })
 })
