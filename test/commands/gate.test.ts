@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { GateResult } from '../../src/results/types.js'
-import { benchResult, latencies } from '../fixtures/gate-results.js'
+import { benchResultFrom, latencies } from '../fixtures/results.js'
 import { parseJson, runCli } from '../helpers/cli.js'
 import { leakResult } from '../report/fixtures.js'
 
@@ -16,8 +16,8 @@ const file = (name: string, data: unknown) => {
   writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data))
   return p
 }
-const r1 = file('r1.json', benchResult(latencies(2000, 1, 10), { startedAt: '2026-01-01T00:00:00Z' }))
-const r2 = file('r2.json', benchResult(latencies(2000, 2, 10), { startedAt: '2026-01-01T00:00:01Z' }))
+const r1 = file('r1.json', benchResultFrom(latencies(2000, 1, 10), { startedAt: '2026-01-01T00:00:00Z' }))
+const r2 = file('r2.json', benchResultFrom(latencies(2000, 2, 10), { startedAt: '2026-01-01T00:00:01Z' }))
 
 describe('idtool gate', () => {
   it('exits 3 on a failed threshold and writes JUnit naming the check', async () => {
@@ -75,7 +75,10 @@ describe('idtool gate', () => {
   })
 
   it('compares with a baseline and shows baseline, current and change', async () => {
-    const slow = file('slow.json', benchResult(latencies(2000, 3, 20), { startedAt: '2026-01-02T00:00:00Z' }))
+    const slow = file(
+      'slow.json',
+      benchResultFrom(latencies(2000, 3, 20), { startedAt: '2026-01-02T00:00:00Z' }),
+    )
     const r = await runCli(['gate', slow, '--baseline', r1, '--max-regression', 'p99=10%'])
     expect(r.code, r.stderr).toBe(3)
     expect(r.stdout).toMatch(/baseline.*change/)

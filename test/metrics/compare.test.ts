@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { compareRuns, parseMaxRegression } from '../../src/metrics/compare.js'
 import { gate, type LoadedResult } from '../../src/metrics/gate.js'
-import { benchResult, latencies, rng } from '../fixtures/gate-results.js'
+import { benchResultFrom, latencies, rng } from '../fixtures/results.js'
 
 /**
  * `n` sequential runs of the same service: each run draws 2000 latencies from one log-normal
@@ -11,8 +11,8 @@ function runs(prefix: string, n: number, seed: number, shift = 1, jitter = 0.06)
   const r = rng(seed * 7919)
   return Array.from({ length: n }, (_, i) => {
     const machine = 1 + jitter * (2 * r() - 1)
-    const values = latencies(2000, seed * 100 + i, 10, shift * machine)
-    const result = benchResult(values, {
+    const values = latencies(2000, seed * 100 + i, 10 * shift * machine)
+    const result = benchResultFrom(values, {
       startedAt: new Date(Date.UTC(2026, 0, 1, seed % 24, i * 5)).toISOString(),
       durationMs: Math.round(10_000 * shift * machine),
     })

@@ -10,14 +10,14 @@ import {
 import { renderGate } from '../../src/report/gate.js'
 import { renderJunit } from '../../src/report/junit.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
-import { benchResult, latencies } from '../fixtures/gate-results.js'
+import { benchResultFrom, latencies } from '../fixtures/results.js'
 
 // Issue 12 item 5: with every Keystone worker killed mid-run, 1570 of 1712 answers were haproxy's 503;
 // the result said 213 rps and p50 0.25 ms and `gate -t 'rps >= 150' -t 'p50 < 50ms'` passed.
 
 /** The outage result as the probe saved it (written before failures were kept apart). */
 function outageResult(): BenchValidateResult {
-  const r = benchResult(latencies(1712, 7, 0.25), { durationMs: 8037 })
+  const r = benchResultFrom(latencies(1712, 7, 0.25), { durationMs: 8037 })
   return {
     ...r,
     requests: { total: 1712, ok: 142, errors: 0, unexpectedStatus: 1570 },
@@ -57,12 +57,12 @@ describe('the default failure-rate check', () => {
   })
 
   it('passes a clean run, and counts transport errors as failures', () => {
-    const clean = benchResult(latencies(2000, 3, 10))
+    const clean = benchResultFrom(latencies(2000, 3, 10))
     const g = gate({ inputs: [load(clean)], thresholds })
     expect(g.passed).toBe(true)
     expect(g.checks[2]).toMatchObject({ name: 'failures.rate < 1% (default)', actual: 0, passed: true })
     // 30 timeouts in 2030 requests: 1.5%
-    const flaky = benchResult(latencies(2000, 3, 10), { errors: 30 })
+    const flaky = benchResultFrom(latencies(2000, 3, 10), { errors: 30 })
     const f = gate({ inputs: [load(flaky)], thresholds })
     expect(f.checks[2]).toMatchObject({ passed: false })
     expect(f.checks[2]!.actual).toBeCloseTo(30 / 2030, 6)
@@ -77,7 +77,7 @@ describe('the default failure-rate check', () => {
     expect(lax.passed).toBe(true)
     // as strict as Rally's default SLA
     const strict = gate({
-      inputs: [load(benchResult(latencies(2000, 3, 10), { errors: 1 }))],
+      inputs: [load(benchResultFrom(latencies(2000, 3, 10), { errors: 1 }))],
       thresholds: [parseThreshold('failures.rate == 0')],
     })
     expect(strict.checks).toHaveLength(1)
@@ -85,7 +85,7 @@ describe('the default failure-rate check', () => {
   })
 
   it('applies with a baseline alone, to sweeps per point, and not to other kinds', () => {
-    const base = load(benchResult(latencies(2000, 3, 10)), 'base.json')
+    const base = load(benchResultFrom(latencies(2000, 3, 10)), 'base.json')
     const g = gate({ inputs: [load(outageResult())], baselines: [base] })
     expect(g.checks.at(-1)).toMatchObject({ metric: 'failures.rate', default: true, passed: false })
     const point = (errors: number) => ({

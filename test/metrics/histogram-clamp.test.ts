@@ -9,7 +9,7 @@ import {
 } from '../../src/metrics/histogram.js'
 import { mergeBenchResults } from '../../src/metrics/merge.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
-import { benchResult } from '../fixtures/gate-results.js'
+import { benchResultFrom } from '../fixtures/results.js'
 
 // Issue 12 item 17: a reported p99 of 3008.5 ms above a max of 3007.0 ms. HdrHistogram gives a
 // percentile as the highest value equivalent to its bucket (3 significant digits: a bucket ~2 ms wide at
@@ -62,7 +62,7 @@ describe('percentiles never above the recorded max', () => {
 
   it('merged results: percentiles of the added histograms clamped to the inputs’ recorded max', () => {
     const part = (startedAt: string): BenchValidateResult => {
-      const r = benchResult([], { startedAt, backends: ['ks1'] })
+      const r = benchResultFrom([], { startedAt, backends: ['ks1'] })
       const h = hist()
       const p = { ...percentiles(h) }
       return {

@@ -9,7 +9,7 @@ import {
 } from '../../src/metrics/histogram.js'
 import { groupByOverlap, mergeBenchResults, ranTogether } from '../../src/metrics/merge.js'
 import { parseThreshold } from '../../src/metrics/thresholds.js'
-import { benchResult, latencies } from '../fixtures/gate-results.js'
+import { benchResultFrom, latencies } from '../fixtures/results.js'
 
 const loaded = (file: string, result: object): LoadedResult => ({
   file,
@@ -22,9 +22,9 @@ describe('mergeBenchResults', () => {
   const a = latencies(3000, 1, 8)
   const b = latencies(2000, 2, 12)
   const c = latencies(1000, 3, 30)
-  const ra = benchResult(a, { backends: ['ks1', 'ks2'] })
-  const rb = benchResult(b, { backends: ['ks1', 'ks2'], errors: 3, unexpected: 2 })
-  const rc = benchResult(c, { backends: ['ks2', 'ks3'], startedAt: '2026-01-01T00:00:01.000Z' })
+  const ra = benchResultFrom(a, { backends: ['ks1', 'ks2'] })
+  const rb = benchResultFrom(b, { backends: ['ks1', 'ks2'], errors: 3, unexpected: 2 })
+  const rc = benchResultFrom(c, { backends: ['ks2', 'ks3'], startedAt: '2026-01-01T00:00:01.000Z' })
   const merged = mergeBenchResults([ra, rb, rc])
 
   it('gives the percentiles of one histogram fed every value', () => {
@@ -183,8 +183,8 @@ describe('runs from several files', () => {
   })
 
   it('every sequential run must pass a threshold', () => {
-    const fast = benchResult(latencies(1000, 5, 5), { startedAt: '2026-01-01T00:00:00Z' })
-    const slow = benchResult(latencies(1000, 6, 50), { startedAt: '2026-01-01T01:00:00Z' })
+    const fast = benchResultFrom(latencies(1000, 5, 5), { startedAt: '2026-01-01T00:00:00Z' })
+    const slow = benchResultFrom(latencies(1000, 6, 50), { startedAt: '2026-01-01T01:00:00Z' })
     const inputs = [loaded('fast.json', fast), loaded('slow.json', slow)]
     expect(buildRuns(inputs, 'auto').map((r) => r.label)).toEqual(['run 1', 'run 2'])
     const r = gate({ inputs, thresholds: [parseThreshold('p50 < 20ms')] })
@@ -196,7 +196,7 @@ describe('runs from several files', () => {
 })
 
 describe('gate input rules', () => {
-  const ok = benchResult(latencies(100, 9))
+  const ok = benchResultFrom(latencies(100, 9))
   it('rejects mixed kinds and nothing to check', () => {
     const leak = { kind: 'ldap.page-leak-check', verdict: 'no-leak' }
     expect(() =>

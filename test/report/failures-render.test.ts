@@ -3,12 +3,12 @@ import { renderBenchValidateTable } from '../../src/report/bench.js'
 import { renderHtml } from '../../src/report/html.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
-import { benchResult, latencies } from '../fixtures/gate-results.js'
+import { benchResultFrom, latencies } from '../fixtures/results.js'
 
 // Issue 12 item 5: the tables show the expected answers' throughput and latency, and the failures apart.
 
 function outage(): BenchValidateResult {
-  const r = benchResult(latencies(142, 5, 12), { durationMs: 8000 })
+  const r = benchResultFrom(latencies(142, 5, 12), { durationMs: 8000 })
   return {
     ...r,
     requests: { total: 1712, ok: 142, errors: 0, unexpectedStatus: 1570 },

@@ -1,49 +1,15 @@
-import {
-  createHistogram,
-  encodeHistogram,
-  type LatencyHistogram,
-  recordMs,
-  summarizeMs,
-} from '../../src/metrics/histogram.js'
+import { encodeHistogram, summarizeMs } from '../../src/metrics/histogram.js'
 import type {
   BenchSweepResult,
   BenchValidateResult,
   GateResult,
   PageLeakCheckResult,
-  Percentiles,
   RevokeBulkResult,
   TokensIssueResult,
 } from '../../src/results/types.js'
+import { histogramOf, latencies, lcg, pct } from '../fixtures/results.js'
 
-/** A deterministic pseudo-random source (LCG), so fixtures and golden files never change. */
-export function lcg(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    return s / 2 ** 32
-  }
-}
-
-/** Latencies with a body around `base` ms and a long tail, as a validation run has. */
-export function latencies(n: number, base: number, seed: number): number[] {
-  const rnd = lcg(seed)
-  return Array.from({ length: n }, () => {
-    const u = rnd()
-    const body = base * (0.7 + 0.6 * rnd())
-    return u > 0.98 ? body * (2 + 6 * rnd()) : body
-  })
-}
-
-export function histogramOf(values: number[]): LatencyHistogram {
-  const h = createHistogram()
-  for (const v of values) recordMs(h, v)
-  return h
-}
-
-export function pct(h: LatencyHistogram): Percentiles {
-  const s = summarizeMs(h)
-  return { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999, max: s.max, mean: s.mean }
-}
+// The result of every kind for the report's golden files, built from the shared fixtures.
 
 /** A bench validate result over two backends with the given latencies. */
 export function benchResult(opts: {
@@ -58,7 +24,7 @@ export function benchResult(opts: {
   const n = opts.n ?? 2000
   const base = opts.base ?? 10
   const names = opts.backends ?? ['ks1', 'ks2']
-  const all = latencies(n, base, opts.seed ?? 1)
+  const all = latencies(n, opts.seed ?? 1, base, 'tail')
   const byBackend = new Map<string, number[]>(names.map((b) => [b, []]))
   all.forEach((v, i) => {
     const b = names[i % names.length]!
@@ -102,7 +68,7 @@ export function benchResult(opts: {
         ]
       }),
     ),
-    cold: { count: 100, latencyMs: pct(histogramOf(latencies(100, base * 3, 7))) },
+    cold: { count: 100, latencyMs: pct(histogramOf(latencies(100, 7, base * 3, 'tail'))) },
     warm: { count: n - 100, latencyMs: pct(h) },
     warmup: { durationMs: 1000, requests: 150 },
     histogram: encodeHistogram(h),
@@ -150,8 +116,8 @@ export function leakResult(): PageLeakCheckResult {
     heap.push([it, 48 * 1024 * 1024 + (rnd() - 0.5) * 400_000])
     rss.push([it, 180 * 1024 * 1024 + it * 2048 + (rnd() - 0.5) * 300_000])
   }
-  const page = histogramOf(latencies(3000, 0.4, 5))
-  const search = histogramOf(latencies(150, 25, 6))
+  const page = histogramOf(latencies(3000, 5, 0.4, 'tail'))
+  const search = histogramOf(latencies(150, 6, 25, 'tail'))
   return {
     version: 1,
     kind: 'ldap.page-leak-check',

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { mergeBenchResults } from '../../src/metrics/gate.js'
 import { decodeHistogram, encodeHistogram, summarizeMs } from '../../src/metrics/histogram.js'
-import { benchResult, histogramOf, latencies } from './fixtures.js'
+import { histogramOf, latencies } from '../fixtures/results.js'
+import { benchResult } from './fixtures.js'
 
 describe('report merge: bench validate results', () => {
   const a = benchResult({ seed: 1, n: 3000, base: 8 })
@@ -13,9 +14,9 @@ describe('report merge: bench validate results', () => {
     // the same values, recorded into one histogram
     const odd = (v: number, i: number) => (i % 2 === 1 ? v * 1.25 : v)
     const single = histogramOf([
-      ...latencies(3000, 8, 1).map(odd),
-      ...latencies(1700, 14, 2).map(odd),
-      ...latencies(900, 30, 3).map(odd),
+      ...latencies(3000, 1, 8, 'tail').map(odd),
+      ...latencies(1700, 2, 14, 'tail').map(odd),
+      ...latencies(900, 3, 30, 'tail').map(odd),
     ])
     const live = summarizeMs(single)
     // a saved result carries its histogram encoded: the same round trip as the merged one
@@ -38,10 +39,10 @@ describe('report merge: bench validate results', () => {
     const merged = mergeBenchResults([a, b])
     const ks2 = summarizeMs(
       histogramOf([
-        ...latencies(3000, 8, 1)
+        ...latencies(3000, 1, 8, 'tail')
           .filter((_, i) => i % 2 === 1)
           .map((v) => v * 1.25),
-        ...latencies(1700, 14, 2)
+        ...latencies(1700, 2, 14, 'tail')
           .filter((_, i) => i % 2 === 1)
           .map((v) => v * 1.25),
       ]),
