@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   forcedGc,
+  MemoryWatch,
   ProcessGoneError,
   parseProcStatus,
   parseStartTicks,
@@ -100,5 +101,40 @@ describe('SampleSeries', () => {
     // halved to 0, 20, 40, 60 then 80 appended
     expect(s.cleanPoints().map(([x]) => x)).toEqual([0, 20, 40, 60, 80])
     expect(s.dirtyCount()).toBe(0)
+  })
+})
+
+describe('MemoryWatch', () => {
+  it('samples RssAnon (deciding) and VmRSS (informational) per PID, and stops at a gone process', () => {
+    const files: Record<string, string> = {
+      '/proc/4242/comm': 'slapd\n',
+      '/proc/4242/stat': STAT('S', '1000'),
+      '/proc/4242/status': 'State:\tS (sleeping)\nVmRSS:\t 100 kB\nRssAnon:\t 50 kB\n',
+    }
+    const watch = MemoryWatch.open({ pids: [4242], ownHeap: false, capacity: 4, readProc: fakeProc(files) })
+    expect(watch.sample(0, true)).toEqual([])
+    expect(watch.sample(10, false)).toEqual([])
+    files['/proc/4242/stat'] = STAT('S', '2000') // the PID now belongs to another process
+    const gone = watch.sample(20, true)
+    expect(gone.map((e) => e.message)).toEqual([
+      'process 4242 has exited (its PID now belongs to another process)',
+    ])
+    expect(watch.sample(30, true)).toEqual([]) // not sampled again
+    const [anon, rss] = watch.series()
+    expect(anon).toMatchObject({ name: 'slapd', pid: 4242, metric: 'RssAnon', deciding: true, dirty: 1 })
+    expect(anon!.points).toEqual([[0, 51200]])
+    expect(anon!.gone).toEqual({ atIteration: 20, why: gone[0]!.message })
+    expect(rss).toMatchObject({ metric: 'VmRSS', deciding: false, points: [[0, 102400]] })
+    expect(rss!.note).toMatch(/informational/)
+  })
+
+  it("watches idtool's own heap first, and throws for a PID that does not exist", () => {
+    const watch = MemoryWatch.open({ pids: [] })
+    watch.sample(0, true)
+    expect(watch.series().map((s) => [s.name, s.metric, s.points.length])).toEqual([
+      ['idtool', 'heapUsed', 1],
+      ['idtool', 'external', 1],
+    ])
+    expect(() => MemoryWatch.open({ pids: [2 ** 30] })).toThrow(ProcessGoneError)
   })
 })
