@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import Table from 'cli-table3'
 import { UsageError } from '../errors.js'
 import { decodeHistogram, toHgrm } from '../metrics/histogram.js'
@@ -8,7 +7,6 @@ import type {
   BenchValidateResult,
   PageLeakCheckResult,
 } from '../results/types.js'
-import { checkResult } from '../results/validate.js'
 import { renderBenchValidateTable } from './bench.js'
 import { renderGate } from './gate.js'
 import { renderHtml } from './html.js'
@@ -20,39 +18,10 @@ import { renderRevokeBulk, renderTokensIssue } from './tokens.js'
 export const REPORT_FORMATS = ['table', 'json', 'markdown', 'hgrm', 'html'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
 
-export { RESULT_KINDS } from '../results/validate.js'
-
-/** A result read from a file, with the name it is shown under. */
+/** A result with the name it is shown under (its file). */
 export interface LoadedResult {
   result: AnyResult
   source: string
-}
-
-/** Parse and check a saved result (any kind idtool writes). Bad input is a UsageError naming the file. */
-export function parseResult(text: string, source: string): AnyResult {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    throw new UsageError(`${source} is not JSON`, { hint: 'give a file saved with --out or --json.' })
-  }
-  return checkResult(value, source)
-}
-
-/** Read and check a saved result file. */
-export function readResultFile(path: string): LoadedResult {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    throw new UsageError(
-      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      {
-        hint: 'give the path of a result saved with --out.',
-      },
-    )
-  }
-  return { result: parseResult(text, path), source: path }
 }
 
 const isHistogramText = (k: string, v: unknown) =>

@@ -1,13 +1,8 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { UsageError } from '../../errors.js'
-import {
-  type LoadedResult,
-  REPORT_FORMATS,
-  type ReportFormat,
-  readResultFile,
-  renderResults,
-} from '../../report/render.js'
+import { type LoadedResult, REPORT_FORMATS, type ReportFormat, renderResults } from '../../report/render.js'
+import { loadResult } from '../../results/load.js'
 
 export default class Report extends BaseCommand {
   static override summary =
@@ -69,7 +64,7 @@ export default class Report extends BaseCommand {
     if (files.length === 0)
       throw new UsageError('give at least one result file', { hint: 'e.g. idtool report bench.json' })
     this.checkOutputPaths([['--out', flags.out]])
-    const inputs: LoadedResult[] = files.map((f) => readResultFile(f))
+    const inputs: LoadedResult[] = files.map((f) => ({ result: loadResult(f), source: f }))
     if (this.jsonEnabled()) return inputs.length === 1 ? inputs[0]!.result : inputs.map((i) => i.result)
     const text = renderResults(inputs, flags.format as ReportFormat, {
       title: flags.title,

@@ -3,7 +3,8 @@ import { BaseCommand } from '../../cli/base-command.js'
 import { UsageError } from '../../errors.js'
 import { mergeBenchResults } from '../../metrics/gate.js'
 import { ranTogether } from '../../metrics/merge.js'
-import { readResultFile, renderTable } from '../../report/render.js'
+import { renderTable } from '../../report/render.js'
+import { loadResult, resultJson } from '../../results/load.js'
 import type { BenchValidateResult } from '../../results/types.js'
 
 export default class ReportMerge extends BaseCommand {
@@ -41,8 +42,9 @@ export default class ReportMerge extends BaseCommand {
         hint: 'e.g. idtool report merge part-1.json part-2.json --out merged.json',
       })
     this.checkOutputPaths([['--out', flags.out]])
-    const loaded = files.map((f) => readResultFile(f))
-    const parts = loaded.map((l) => l.result) as BenchValidateResult[]
+    const parts = files.map((f) =>
+      loadResult(f, { kinds: ['bench.validate'], otherKind: 'only bench.validate results merge' }),
+    )
     const merged = mergeBenchResults(parts)
     if (!ranTogether(parts)) {
       this.warnLine(
@@ -50,11 +52,11 @@ export default class ReportMerge extends BaseCommand {
       )
     }
     if (flags.out) {
-      this.writeOutputFile(flags.out, `${JSON.stringify(merged, null, 2)}\n`)
+      this.writeOutputFile(flags.out, resultJson(merged))
       this.info(`merged ${files.length} results into ${flags.out}`)
       if (!this.jsonEnabled()) this.log(renderTable(merged))
     } else if (!this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify(merged, null, 2)}\n`)
+      process.stdout.write(resultJson(merged))
     }
     return merged
   }
