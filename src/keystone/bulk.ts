@@ -1,47 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises'
-import { errorCode, IdtoolError, networkErrorClass } from '../errors.js'
-import { isTransient } from './client.js'
+import { errorCode, HttpError, IdtoolError, networkErrorClass } from '../errors.js'
 
-/** Time, injected so tests can drive it: a monotonic clock, the wall clock and a sleep that an abort ends early. */
-export interface Clock {
-  /** Monotonic milliseconds (for rates and durations). */
-  now(): number
-  /** Epoch milliseconds (for token expiry and timestamps). */
-  wallNow(): number
-  /** Resolve after `ms`, or as soon as `signal` aborts (never rejects). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>
-}
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  wallNow: () => Date.now(),
-  sleep: (ms, signal) =>
-    ms <= 0 || signal?.aborted ? Promise.resolve() : delay(ms, undefined, { signal }).catch(() => undefined),
-}
-
-/**
- * Spaces request starts at most `ratePerSec` apart (a pacer, not a bucket: an idle spell does not build up a
- * burst). Without a rate it never waits.
- */
-export class Pacer {
-  private next = Number.NEGATIVE_INFINITY
-  private readonly intervalMs: number
-
-  constructor(
-    ratePerSec: number | undefined,
-    private readonly clock: Clock,
-  ) {
-    this.intervalMs = ratePerSec && ratePerSec > 0 ? 1000 / ratePerSec : 0
-  }
-
-  async acquire(signal?: AbortSignal): Promise<void> {
-    if (!this.intervalMs) return
-    const now = this.clock.now()
-    const slot = Math.max(now, this.next)
-    this.next = slot + this.intervalMs
-    if (slot > now) await this.clock.sleep(slot - now, signal)
-  }
-}
+/** The pacing of the bulk calls (`concurrency` in flight, start rate capped) and their injected clock. */
+export { type Clock, Pacer, systemClock } from '../load/pacer.js'
 
 export interface RetryPolicy {
   /** Retries after the first attempt for a transient failure (so at most retries + 1 attempts). */
@@ -68,12 +28,13 @@ export function backoffDelayMs(
 }
 
 /**
- * Whether a failure is worth retrying: Keystone or the load balancer answering 5xx/429, a reset, refused or
- * timed-out connection (also when undici raised it while reading a body, outside the client's mapping).
+ * Whether a failure is worth retrying (the one retry rule of the Keystone calls): Keystone or the load
+ * balancer answering 5xx/429, a reset, refused or timed-out connection, as a typed error of the clients or
+ * raw (undici raised it while reading a body, outside the client's mapping).
  */
 export function isRetryable(err: unknown): boolean {
-  if (isTransient(err)) return true
-  if (err instanceof IdtoolError) return false
+  if (err instanceof HttpError) return err.status >= 500 || err.status === 429
+  if (err instanceof IdtoolError) return /ECONNRESET|UND_ERR_SOCKET|TIMEOUT|ECONNREFUSED|EPIPE/.test(err.code)
   if (!errorCode(err) && !(err as { code?: unknown })?.code) return false
   return ['reset', 'timeout', 'connect'].includes(networkErrorClass(err))
 }

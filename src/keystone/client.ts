@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events'
 import { type Dispatcher, request } from 'undici'
 import type { TlsSettings } from '../config/settings.js'
 import { keystoneV3Base } from '../config/urls.js'
-import { AuthError, HttpError, IdtoolError } from '../errors.js'
+import { AuthError, HttpError, type IdtoolError } from '../errors.js'
 import { explainConnectionError, type TlsConnectOptions } from '../load/tls.js'
 
 /**
@@ -361,11 +361,4 @@ export class KeystoneClient {
       })
     return new HttpError(status, `Keystone could not ${what} (${status})${suffix}`)
   }
-}
-
-/** Whether an error from the client is worth retrying (server 5xx, reset, timeout). */
-export function isTransient(err: unknown): boolean {
-  if (err instanceof HttpError) return err.status >= 500 || err.status === 429
-  if (err instanceof IdtoolError) return /ECONNRESET|UND_ERR_SOCKET|TIMEOUT|ECONNREFUSED|EPIPE/.test(err.code)
-  return false
 }

@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici'
 import { AuthError, connectionErrorFor, HttpError } from '../errors.js'
 import { transportError } from '../load/h1.js'
+import { H1Pool } from '../load/h1-pool.js'
 import { type IssuedToken, issuedToken, type Scope, type TokenBody } from './client.js'
-import { H1Pool } from './wire-h1.js'
 
 interface Answer {
   status: number

@@ -11,13 +11,13 @@ import {
   sweepIntervalMs,
   transportError,
 } from './h1.js'
-import type { Lane, LaneHandler } from './lanes.js'
+import type { Lane, LaneHandler } from './lane.js'
 
 /** One read buffer for every lane: JavaScript runs one read callback at a time. */
 const READ_BUFFER = Buffer.alloc(64 * 1024)
 
 /**
- * One lane of the load engine over the lean HTTP/1.1 core (src/http/h1.ts), http or https: one
+ * One lane of the load engine over the lean HTTP/1.1 core (h1.ts), http or https: one
  * socket, one request at a time, the request bytes built once per distinct dispatch options object (the
  * engine reuses one per token), the response read for its status (the engine looks up the backend header
  * in the raw head). A closed connection (server keep-alive timeout, `reset` = `Connection: close`, an

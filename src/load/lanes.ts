@@ -1,26 +1,9 @@
 import { Client, type Dispatcher } from 'undici'
 import { type H1TlsOptions, h1Tls } from './h1.js'
 import { H1Lane } from './h1-lane.js'
+import type { Lane, LaneHandler } from './lane.js'
 
-/**
- * How a request's progress reaches the engine. undici calls its native handler methods (onConnect,
- * onHeaders with raw headers, onData, onComplete, onError); the lean lane calls onConnect, then onHead
- * with the status and the raw response head (valid only during the call), then onComplete (or onError).
- */
-export interface LaneHandler extends Dispatcher.DispatchHandler {
-  onConnect(): void
-  /** `receivedAt`: performance.now() when the answer's last bytes were read, before parsing */
-  onHead(status: number, head: Buffer, headEnd: number, receivedAt: number): void
-  onComplete(): void
-  onError(err: Error): void
-}
-
-/** What a lane sends through: an undici dispatcher, or the lean HTTP/1.1 lane (http or https). */
-export interface Lane {
-  dispatch(opts: Dispatcher.DispatchOptions, handler: LaneHandler): boolean
-  close(): Promise<void>
-  destroy(): Promise<void>
-}
+export type { Lane, LaneHandler } from './lane.js'
 
 /** Which client the engine's own connections use: 'h1' (lean HTTP/1.1, http and https) or undici. */
 export type LaneClient = 'h1' | 'undici'
@@ -103,7 +86,7 @@ export class Lanes {
   }
 }
 
-/** TLS connect options of an https target (what `tlsConnectOptions()` in src/http/tls.ts gives). */
+/** TLS connect options of an https target (what `tlsConnectOptions()` in tls.ts gives). */
 export type LaneTlsOptions = H1TlsOptions
 
 export interface LaneOptions {

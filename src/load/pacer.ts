@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises'
+
 /**
  * Pacers: when requests are sent.
  *
@@ -23,6 +25,12 @@ export interface OpenPacing {
 }
 
 export type Pacing = ClosedPacing | OpenPacing
+
+/*
+ * The load engine (runner.ts) paces its requests itself from a `Pacing`: the closed model by its virtual
+ * users, the open model by a `ConstantRateSchedule`. Callers that await each call in turn (the bulk token
+ * operations: `concurrency` calls in flight, the closed model) take a `Pacer` to cap their start rate.
+ */
 
 /** A tiny tolerance so that `now === intendedAt(i)` counts request i as due despite float rounding. */
 const EPSILON = 1e-9
@@ -126,4 +134,50 @@ export function blockWindowMs(intervalMs: number, maxBlockMs: number): number {
  */
 export function timerDelayMs(waitMs: number, maxBlockMs: number): number {
   return Math.max(1, Math.ceil(waitMs - maxBlockMs))
+}
+
+// --- callers that await their turn ---------------------------------------------------------------
+
+/** Time, injected so tests can drive it: a monotonic clock, the wall clock and a sleep that an abort ends early. */
+export interface Clock {
+  /** Monotonic milliseconds (for rates and durations). */
+  now(): number
+  /** Epoch milliseconds (for token expiry and timestamps). */
+  wallNow(): number
+  /** Resolve after `ms`, or as soon as `signal` aborts (never rejects). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+  sleep: (ms, signal) =>
+    ms <= 0 || signal?.aborted ? Promise.resolve() : delay(ms, undefined, { signal }).catch(() => undefined),
+}
+
+/**
+ * Spaces the starts of awaited calls at most `ratePerSec` apart: the closed model with a cap on its rate.
+ * Unlike the open model's schedule it keeps no backlog: a call that comes late starts at once and the next
+ * one an interval after it, so an idle spell (or a slow answer) never builds up a burst. Without a rate it
+ * never waits (the plain closed model).
+ */
+export class Pacer {
+  private next = Number.NEGATIVE_INFINITY
+  private readonly intervalMs: number
+
+  constructor(
+    ratePerSec: number | undefined,
+    private readonly clock: Clock,
+  ) {
+    this.intervalMs = ratePerSec && ratePerSec > 0 ? 1000 / ratePerSec : 0
+  }
+
+  /** Wait until the next call may start. */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    if (!this.intervalMs) return
+    const now = this.clock.now()
+    const slot = Math.max(now, this.next)
+    this.next = slot + this.intervalMs
+    if (slot > now) await this.clock.sleep(slot - now, signal)
+  }
 }

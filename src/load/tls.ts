@@ -20,6 +20,7 @@ import {
   tlsConnectionError,
   tlsProblem,
 } from '../errors.js'
+import { requestBytes } from './h1.js'
 
 /** What undici's `connect` option and Node's `tls.connect` take: PEM text, and whether to verify the server. */
 export interface TlsConnectOptions {
@@ -310,7 +311,7 @@ export function probeTls(
       result.handshake = true
       result.peer = peerCertificateInfo(socket.getPeerCertificate())
       if (!opts.request) return finish()
-      socket.write(`HEAD ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`)
+      socket.write(requestBytes('HEAD', u.host, `${u.pathname}${u.search}`, ['connection', 'close']))
     })
     socket.on('data', () => {
       result.answered = true

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { backoffDelayMs, DEFAULT_RETRY, Pacer, range, runBounded } from '../../src/keystone/bulk.js'
+import { AuthError, ConnectionError, HttpError } from '../../src/errors.js'
+import { backoffDelayMs, DEFAULT_RETRY, isRetryable, range, runBounded } from '../../src/keystone/bulk.js'
 import { CallerAuth } from '../../src/keystone/caller.js'
 import { issueTokens } from '../../src/keystone/issue.js'
 import { readLedger } from '../../src/keystone/ledger.js'
 import type { BulkProgress } from '../../src/keystone/progress.js'
 import { revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
+import { Pacer } from '../../src/load/pacer.js'
 import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
 import { fakeSession, recordingClock, tempDir } from './helpers.js'
 
@@ -17,6 +19,21 @@ describe('backoff, pacing and bounded concurrency (pure)', () => {
     expect([0, 1, 2, 3, 4].map((r) => backoffDelayMs(r, p, () => 1))).toEqual([100, 200, 400, 800, 1000])
     const mid = backoffDelayMs(2, p, () => 0.5)
     expect(mid).toBe(300)
+  })
+
+  it('one retry rule: 5xx and 429 answers and lost connections, typed or raw; nothing else', () => {
+    expect(isRetryable(new HttpError(503, 'x'))).toBe(true)
+    expect(isRetryable(new HttpError(429, 'x'))).toBe(true)
+    expect(isRetryable(new HttpError(404, 'x'))).toBe(false)
+    expect(isRetryable(new AuthError('x'))).toBe(false)
+    expect(isRetryable(new ConnectionError('x', { code: 'ECONNRESET' }))).toBe(true)
+    expect(isRetryable(new ConnectionError('x', { code: 'TLS_UNKNOWN_CA' }))).toBe(false)
+    const raw = (code: string) => Object.assign(new Error(code), { code })
+    expect(isRetryable(raw('UND_ERR_SOCKET'))).toBe(true)
+    expect(isRetryable(raw('UND_ERR_HEADERS_TIMEOUT'))).toBe(true)
+    expect(isRetryable(raw('ECONNREFUSED'))).toBe(true)
+    expect(isRetryable(raw('DEPTH_ZERO_SELF_SIGNED_CERT'))).toBe(false)
+    expect(isRetryable(new Error('no code'))).toBe(false)
   })
 
   it('the pacer spaces starts 1/rate apart and does not save up a burst after idling', async () => {

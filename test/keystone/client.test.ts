@@ -1,7 +1,8 @@
 import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AuthError, ConnectionError, HttpError } from '../../src/errors.js'
-import { isTransient, KeystoneClient } from '../../src/keystone/client.js'
+import { isRetryable } from '../../src/keystone/bulk.js'
+import { KeystoneClient } from '../../src/keystone/client.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 // A tiny stand-in that speaks the few Keystone v3 routes the client uses (unit test only).
@@ -159,10 +160,10 @@ describe('KeystoneClient', () => {
     expect(e5).toBeInstanceOf(HttpError)
     expect(e5.status).toBe(503)
     expect(e5.message).toMatch(/503.*service unavailable/)
-    expect(isTransient(e5)).toBe(true)
+    expect(isRetryable(e5)).toBe(true)
     const e401 = await c.revoke('expired', 'x').catch((e) => e)
     expect(e401).toBeInstanceOf(AuthError)
-    expect(isTransient(e401)).toBe(false)
+    expect(isRetryable(e401)).toBe(false)
     const e403 = await c.createDomain('admin-tok', 'x').catch((e) => e)
     expect(e403.status).toBe(403)
     expect(e403.hint).toMatch(/role/)
@@ -179,7 +180,7 @@ describe('KeystoneClient', () => {
     const err = await c.validate('a', 'b').catch((e) => e)
     expect(err).toBeInstanceOf(ConnectionError)
     expect(err.message).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1\/v3\/auth\/tokens: connection refused/)
-    expect(isTransient(err)).toBe(true)
+    expect(isRetryable(err)).toBe(true)
   })
 
   it('times out a stalled server instead of hanging', async () => {

@@ -8,7 +8,7 @@ import {
   requestBytes,
   sweepIntervalMs,
   transportError,
-} from '../load/h1.js'
+} from './h1.js'
 
 /** One HTTP/1.1 answer: status, headers (lower-case names; a repeated header keeps its first value), body. */
 export interface H1Answer {
@@ -38,10 +38,11 @@ class Pending implements H1Exchange {
 }
 
 /**
- * A minimal HTTP/1.1 keep-alive client for the two hot calls of the bulk token operations: at most
- * `connections` sockets to one plain-HTTP origin, one request at a time on each (no pipelining), over the
- * shared lean connection core (src/http/h1.ts). It costs well under half of undici's client CPU per request
- * (~250 vs ~600 us on the lab under load), which matters when the client shares a small machine with Keystone.
+ * A minimal HTTP/1.1 keep-alive client with a promise API (the two hot calls of the bulk token operations,
+ * src/keystone/wire.ts, use it): at most `connections` sockets to one plain-HTTP origin, one request at a time
+ * on each (no pipelining), over the lean connection core (h1.ts), like the load engine's lanes (h1-lane.ts).
+ * It costs well under half of undici's client CPU per request (~250 vs ~600 us on the lab under load), which
+ * matters when the client shares a small machine with the server.
  * Each request has a deadline `timeoutMs` after it was made, whatever it waited for (a free connection, the
  * connect, the answer), checked by one sweep timer, not a timer per request; an expired request fails with
  * UND_ERR_HEADERS_TIMEOUT, a dropped connection with ECONNRESET, both retryable.

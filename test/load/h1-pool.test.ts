@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { networkErrorClass } from '../../src/errors.js'
-import { H1Pool } from '../../src/keystone/wire-h1.js'
+import { H1Pool } from '../../src/load/h1-pool.js'
 import { type RawServer, rawServer } from '../helpers/raw-server.js'
 
 type Srv = RawServer
