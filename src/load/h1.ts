@@ -5,8 +5,9 @@ import { createSecureContext, type SecureContext, connect as tlsConnect } from '
  * A lean HTTP/1.1 client core: one keep-alive socket carrying one request at a time, the request written
  * in a single write, Nagle off, responses framed by Content-Length, chunked encoding or connection close.
  * It reads only what idtool's hot paths need (status, one chosen header without building a header object,
- * a small body) and is shared by the bulk token calls (`H1Pool`, promise API) and the validation load
- * engine (`src/load/h1-lane.ts`, callbacks, no allocation per request beyond the response bytes).
+ * a small body). Everything in idtool that speaks raw HTTP/1.1 goes through it: `H1Pool` (h1-pool.ts,
+ * promise API: the bulk token calls), the load engine's lanes (h1-lane.ts, callbacks, no allocation per
+ * request beyond the response bytes) and the TLS probe (tls.ts, `requestBytes`).
  * Transport errors carry errno-style codes (ECONNREFUSED, ECONNRESET, UND_ERR_HEADERS_TIMEOUT, ...), so they
  * are classified and retried like undici's. For https origins the same connection runs over `tls.connect`
  * (see `H1Tls`); TLS errors keep Node's codes (DEPTH_ZERO_SELF_SIGNED_CERT, ERR_TLS_CERT_ALTNAME_INVALID,
