@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
+import { formatBulkProgress } from '../cli/bulk-progress.js'
 import { osFlagInputs, osFlags } from '../cli/flags.js'
 import { bulkFlags, checkBulkConcurrency } from '../cli/token-flags.js'
 import { keystoneV3Base } from '../config/urls.js'
@@ -9,11 +10,10 @@ import { UsageError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import type { IssueMethod } from '../keystone/issue.js'
 import { defaultLedgerDir, findResumableLedger, newLedgerPath } from '../keystone/ledger.js'
-import type { BulkProgress } from '../keystone/progress.js'
 import { revokeBulk } from '../keystone/revoke.js'
 import { openSession } from '../keystone/session.js'
 import { resolveAuthOrLab } from '../lab/target.js'
-import { formatBulkProgress, renderRevokeBulk } from '../report/tokens.js'
+import { renderRevokeBulk } from '../report/tokens.js'
 import type { RevokeBulkResult } from '../results/types.js'
 
 export default class RevokeBulk extends BaseCommand {
@@ -161,7 +161,6 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
       connections: flags.concurrency,
     })
     const sink = this.progress()
-    let last: BulkProgress | undefined
     try {
       this.info(`ledger ${ledger} (0600; continue an interrupted run with --resume --ledger <it>)`)
       const result = await revokeBulk({
@@ -179,7 +178,6 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
         countEvents: flags.events,
         signal,
         onProgress: (p) => {
-          last = p
           if (!p.final) sink.update(formatBulkProgress(p))
         },
         onWarning: (m) => {
@@ -190,7 +188,7 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
       sink.done()
       if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
       else if (result.failed > 0) this.setExitCode(ExitCode.Partial)
-      if (!this.jsonEnabled()) this.log(renderRevokeBulk(result, last))
+      if (!this.jsonEnabled()) this.log(renderRevokeBulk(result))
       return result
     } finally {
       sink.done()

@@ -213,6 +213,11 @@ export class BulkTally {
   reasonsRecord(): Record<string, number> {
     return Object.fromEntries(this.reasons)
   }
+
+  /** The run-wide figures a bulk result carries beside its counts (the live summary shows them too). */
+  summary(reauthentications: number) {
+    return { retries: this.retries, reauthentications, failureReasons: this.reasonsRecord() }
+  }
 }
 
 /**
@@ -336,7 +341,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
   const durationMs = Math.round(clock.now() - t0)
   opts.onProgress?.(snapshot(true))
   return {
-    version: 1,
+    version: 2,
     kind: 'tokens.issue',
     issued: tally.issued,
     failed: tally.failed,
@@ -346,6 +351,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
     method,
     ...(note ? { methodNote: note } : {}),
     caller: session.callerKind ?? 'password',
+    ...tally.summary(auth.reauthentications),
     interrupted: Boolean(opts.signal?.aborted),
   }
 }

@@ -292,7 +292,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
 
   const durationMs = Math.round(clock.now() - t0)
   const result: RevokeBulkResult = {
-    version: 1,
+    version: 2,
     kind: 'revoke-bulk',
     issued: tally.issued,
     revoked: tally.revoked,
@@ -306,6 +306,7 @@ export async function revokeBulk(opts: RevokeBulkOptions): Promise<RevokeBulkRes
     ledger: ledgerPath,
     ...(header.mode === 'count' ? { method, ...(methodNote ? { methodNote } : {}) } : {}),
     caller: session.callerKind ?? 'password',
+    ...tally.summary(auth.reauthentications),
     interrupted,
   }
   if (dropped.length) {

@@ -2,16 +2,9 @@ import Table from 'cli-table3'
 import type { ValidateProgress } from '../bench/validate.js'
 import { formatMs } from '../cli/progress.js'
 import type { BenchValidateResult, Percentiles } from '../results/types.js'
-import { ratioPct } from './summary.js'
+import { msCell as ms, ratioPct } from './format.js'
 
 const style = { head: [], border: [] }
-
-function ms(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '-'
-  if (n >= 100) return n.toFixed(0)
-  if (n >= 10) return n.toFixed(1)
-  return n.toFixed(2)
-}
 
 function pctRow(label: string, p: Percentiles, count?: number): string[] {
   return [

@@ -11,23 +11,21 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
+import { bytes, count, fmtMs, fmtRps, groupDigits, ratioPct, secs } from './format.js'
 import {
+  backendsTable,
   benchLatencyRows,
-  bytes,
-  count,
   gateChecksTable,
   leakLatencyTable,
   leakSubjectsTable,
   percentileCells,
   RESULT_TITLES,
-  ratioPct,
   revokeBulkTable,
   revokeFailuresTable,
-  secs,
+  sweepTable,
   type TableData,
   tokensIssueTable,
-} from './summary.js'
-import { fmtMs, fmtRps, groupDigits, sweepTable } from './sweep.js'
+} from './table-data.js'
 
 /**
  * One self-contained HTML report (pure: results in, text out). No script, no external resource: the
@@ -471,25 +469,8 @@ function benchValidateSection(r: BenchValidateResult, source: string): string {
       [1, 2, 3, 4, 5, 6, 7],
     ),
   )
-  if (backends.length)
-    parts.push(
-      htmlTable(
-        ['backend', 'count', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
-        backends.map(([name, b]) => {
-          // results that keep failures apart: a backend with no expected answer has no latency
-          const none = r.failures !== undefined && b.count - b.errors <= 0
-          return [
-            name,
-            n(b.count),
-            n(b.errors),
-            none ? '–' : fmtMs(b.latencyMs.p50),
-            none ? '–' : fmtMs(b.latencyMs.p99),
-            none || b.latencyMs.max === undefined ? '–' : fmtMs(b.latencyMs.max),
-          ]
-        }),
-        [1, 2, 3, 4, 5],
-      ),
-    )
+  const backendRows = backendsTable(r, '–')
+  if (backendRows) parts.push(tbl(backendRows))
   const codes = Object.entries(r.statusCodes ?? {})
   const errs = Object.entries(r.errors ?? {})
   parts.push(

@@ -1,9 +1,9 @@
 import Table from 'cli-table3'
 import { formatBytes } from '../metrics/units.js'
 import type { LeakSubject, PageLeakCheckResult } from '../results/types.js'
+import { msCell as ms } from './format.js'
 
 const signed = (b: number) => (b > 0 ? `+${formatBytes(b)}` : formatBytes(b))
-const ms = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2))
 
 function subjectLabel(s: LeakSubject): string {
   return s.pid === null ? `${s.name} (own heap)` : `${s.name} pid ${s.pid}`

@@ -8,10 +8,10 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
+import { bytes, count, fmtRps, secs } from './format.js'
 import {
+  backendsTable,
   benchLatencyRows,
-  bytes,
-  count,
   failuresCell,
   gateChecksTable,
   leakLatencyTable,
@@ -20,11 +20,10 @@ import {
   RESULT_TITLES,
   revokeBulkTable,
   revokeFailuresTable,
-  secs,
+  sweepTable,
   type TableData,
   tokensIssueTable,
-} from './summary.js'
-import { fmtMs, fmtRps, sweepTable } from './sweep.js'
+} from './table-data.js'
 
 const cell = (v: unknown) =>
   String(v ?? '-')
@@ -95,27 +94,8 @@ function benchValidate(r: BenchValidateResult): string[] {
     if (r.warm) rows.push(percentileRow('warm (repeat)', r.warm.latencyMs, r.warm.count))
   }
   out.push(mdTable(head, rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']))
-  const backends = Object.entries(r.backends ?? {})
-  if (backends.length) {
-    out.push(
-      mdTable(
-        ['backend', 'count', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
-        backends.map(([name, b]) => {
-          // results that keep failures apart: a backend with no expected answer has no latency
-          const none = r.failures !== undefined && b.count - b.errors <= 0
-          return [
-            name,
-            n(b.count),
-            n(b.errors),
-            none ? '-' : fmtMs(b.latencyMs.p50),
-            none ? '-' : fmtMs(b.latencyMs.p99),
-            none || b.latencyMs.max === undefined ? '-' : fmtMs(b.latencyMs.max),
-          ]
-        }),
-        ['l', 'r', 'r', 'r', 'r', 'r'],
-      ),
-    )
-  }
+  const backends = backendsTable(r, '-')
+  if (backends) out.push(md(backends))
   const codes = Object.entries(r.statusCodes ?? {})
   const errors = Object.entries(r.errors ?? {})
   if (codes.length || errors.length) {

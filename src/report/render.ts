@@ -8,11 +8,12 @@ import type {
   PageLeakCheckResult,
 } from '../results/types.js'
 import { renderBenchValidateTable } from './bench.js'
+import { groupDigits } from './format.js'
 import { renderGate } from './gate.js'
 import { renderHtml } from './html.js'
 import { renderLeakTable } from './leak.js'
 import { renderMarkdown } from './markdown.js'
-import { groupDigits, renderSweepChart, renderSweepTable } from './sweep.js'
+import { renderSweepChart, renderSweepTable } from './sweep.js'
 import { renderRevokeBulk, renderTokensIssue } from './tokens.js'
 
 export const REPORT_FORMATS = ['table', 'json', 'markdown', 'hgrm', 'html'] as const

@@ -160,9 +160,12 @@ export interface PageLeakCheckResult {
   interrupted: boolean
 }
 
-/** `idtool revoke-bulk` result (kind "revoke-bulk"). */
+/**
+ * `idtool revoke-bulk` result (kind "revoke-bulk"). Version 2 added `retries`, `reauthentications` and
+ * `failureReasons`, so that `idtool report` shows every figure of the live summary.
+ */
 export interface RevokeBulkResult {
-  version: 1
+  version: 2
   kind: 'revoke-bulk'
   issued: number
   revoked: number
@@ -184,12 +187,24 @@ export interface RevokeBulkResult {
   droppedLines?: number[]
   /** tokens read from the dropped lines and revoked all the same */
   salvagedTokens?: number
+  /** transient failures that were retried (version 2; absent in version 1) */
+  retries?: number
+  /** times the caller token was renewed, rejected mid-run or about to expire (version 2) */
+  reauthentications?: number
+  /**
+   * every failure reason with its count, over the whole run (version 2); `failures` lists at most the first
+   * 10,000 tokens
+   */
+  failureReasons?: Record<string, number>
   interrupted: boolean
 }
 
-/** `idtool tokens issue` result (kind "tokens.issue"). */
+/**
+ * `idtool tokens issue` result (kind "tokens.issue"). Version 2 added `retries`, `reauthentications` and
+ * `failureReasons`, so that `idtool report` shows every figure of the live summary.
+ */
 export interface TokensIssueResult {
-  version: 1
+  version: 2
   kind: 'tokens.issue'
   issued: number
   failed: number
@@ -202,6 +217,12 @@ export interface TokensIssueResult {
   methodNote?: string
   /** how the caller authenticated */
   caller?: 'password' | 'v3applicationcredential' | 'token'
+  /** transient failures that were retried (version 2; absent in version 1) */
+  retries?: number
+  /** times the caller token was renewed, rejected mid-run or about to expire (version 2) */
+  reauthentications?: number
+  /** every failure reason with its count (version 2) */
+  failureReasons?: Record<string, number>
   interrupted: boolean
 }
 

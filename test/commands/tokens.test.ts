@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { readLedger } from '../../src/keystone/ledger.js'
 import type { RevokeBulkResult, TokensIssueResult } from '../../src/results/types.js'
@@ -39,10 +39,14 @@ describe('tokens issue (CLI)', () => {
         'file',
         'method',
         'caller',
+        'retries',
+        'reauthentications',
+        'failureReasons',
         'interrupted',
       ].sort(),
     )
     expect(res).toMatchObject({
+      version: 2,
       kind: 'tokens.issue',
       issued: 12,
       failed: 0,
@@ -97,10 +101,14 @@ describe('revoke-bulk (CLI)', () => {
         'ledger',
         'method',
         'caller',
+        'retries',
+        'reauthentications',
+        'failureReasons',
         'interrupted',
       ].sort(),
     )
     expect(res).toMatchObject({
+      version: 2,
       kind: 'revoke-bulk',
       issued: 15,
       revoked: 15,
@@ -138,7 +146,17 @@ describe('revoke-bulk (CLI)', () => {
       env: env(),
     })
     expect(first.code).toBe(4)
-    const ledger = parseJson<RevokeBulkResult>(first).ledger
+    const failedRun = parseJson<RevokeBulkResult>(first)
+    const ledger = failedRun.ledger
+    // the result carries every figure of the live summary: `idtool report` prints the same table
+    expect(failedRun).toMatchObject({ failed: 2, retries: 0, reauthentications: 0 })
+    expect(Object.values(failedRun.failureReasons!)).toEqual([2])
+    const saved = tmp.path('failed-run.json')
+    writeFileSync(saved, first.stdout)
+    const shown = await runCli(['report', saved], { env: env() })
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(shown.stdout).toMatch(/retries \/ re-authentications\s+│ 0 \/ 0/)
+    expect(shown.stdout).toMatch(/│ 2\s+│ [^│]*403/)
     expect(ledger.startsWith(tmp.path('state'))).toBe(true)
     fk.faults.forbidEvery = 0
     const again = await runCli(['revoke-bulk', '--resume', '--json'], { env: env() })

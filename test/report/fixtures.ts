@@ -179,7 +179,7 @@ export function leakResult(): PageLeakCheckResult {
 
 export function revokeResult(): RevokeBulkResult {
   return {
-    version: 1,
+    version: 2,
     kind: 'revoke-bulk',
     issued: 2000,
     revoked: 1998,
@@ -195,19 +195,25 @@ export function revokeResult(): RevokeBulkResult {
       { index: 17, stage: 'revoke', reason: 'HTTP 502' },
       { index: 933, stage: 'issue', reason: 'timeout' },
     ],
+    retries: 3,
+    reauthentications: 1,
+    failureReasons: { 'HTTP 502': 1, timeout: 1 },
     interrupted: false,
   }
 }
 
 export function tokensResult(): TokensIssueResult {
   return {
-    version: 1,
+    version: 2,
     kind: 'tokens.issue',
     issued: 500,
     failed: 0,
     durationMs: 2100,
     ratePerSec: 238.1,
     file: '/tmp/pool.jsonl',
+    retries: 0,
+    reauthentications: 0,
+    failureReasons: {},
     interrupted: false,
   }
 }

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import {
-  bar,
-  fmtChange,
-  fmtMs,
-  renderSweepChart,
-  renderSweepTable,
-  sweepRows,
-} from '../../src/report/sweep.js'
+import { fmtChange, fmtMs } from '../../src/report/format.js'
+import { bar, renderSweepChart, renderSweepTable } from '../../src/report/sweep.js'
+import { sweepRows } from '../../src/report/table-data.js'
 import type { BenchSweepResult } from '../../src/results/types.js'
 import { sweepResult } from './fixtures.js'
 

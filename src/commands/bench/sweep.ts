@@ -21,14 +21,8 @@ import { openSession } from '../../keystone/session.js'
 import { labRevocationStore } from '../../lab/revocations.js'
 import { isLabTarget, resolveAuthOrLab } from '../../lab/target.js'
 import { renderHtml } from '../../report/html.js'
-import {
-  fmtChange,
-  fmtMs,
-  fmtRps,
-  groupDigits,
-  renderSweepChart,
-  renderSweepTable,
-} from '../../report/sweep.js'
+import { fmtChange, fmtMs, fmtRps, groupDigits } from '../../report/format.js'
+import { renderSweepChart, renderSweepTable } from '../../report/sweep.js'
 import type { BenchSweepResult } from '../../results/types.js'
 import { applyScenarioFlag } from '../../scenario/index.js'
 

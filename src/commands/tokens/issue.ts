@@ -2,16 +2,16 @@ import { existsSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
+import { formatBulkProgress } from '../../cli/bulk-progress.js'
 import { osFlagInputs, osFlags } from '../../cli/flags.js'
 import { bulkFlags, checkBulkConcurrency } from '../../cli/token-flags.js'
 import { UsageError } from '../../errors.js'
 import { ExitCode } from '../../exit-codes.js'
 import { type IssueMethod, issueTokens } from '../../keystone/issue.js'
 import { readPool } from '../../keystone/pool.js'
-import type { BulkProgress } from '../../keystone/progress.js'
 import { openSession } from '../../keystone/session.js'
 import { resolveAuthOrLab } from '../../lab/target.js'
-import { formatBulkProgress, renderTokensIssue } from '../../report/tokens.js'
+import { renderTokensIssue } from '../../report/tokens.js'
 import type { TokensIssueResult } from '../../results/types.js'
 
 export default class TokensIssue extends BaseCommand {
@@ -88,7 +88,6 @@ password. Runs against the lab unless OS_* settings or --os-cloud name another c
       connections: flags.concurrency,
     })
     const sink = this.progress()
-    let last: BulkProgress | undefined
     try {
       const result = await issueTokens({
         session,
@@ -102,14 +101,13 @@ password. Runs against the lab unless OS_* settings or --os-cloud name another c
         requestTimeoutMs: flags.timeout,
         signal,
         onProgress: (p) => {
-          last = p
           if (!p.final) sink.update(formatBulkProgress(p))
         },
       })
       sink.done()
       if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
       else if (result.failed > 0) this.setExitCode(ExitCode.Partial)
-      if (!this.jsonEnabled()) this.log(renderTokensIssue(result, last))
+      if (!this.jsonEnabled()) this.log(renderTokensIssue(result))
       return result
     } finally {
       sink.done()

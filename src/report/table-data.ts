@@ -1,5 +1,6 @@
 import type {
   AnyResult,
+  BenchSweepResult,
   BenchValidateResult,
   GateResult,
   PageLeakCheckResult,
@@ -7,7 +8,7 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../results/types.js'
-import { fmtChange, fmtMs, groupDigits } from './sweep.js'
+import { bytes, count, fmtChange, fmtMs, fmtRps, groupDigits, ratioPct, secs } from './format.js'
 
 // The tables every renderer shows, as data: the Markdown and HTML renderers only lay them out. `missing` is
 // what an absent figure prints as ('-' in Markdown, an en dash in HTML).
@@ -28,19 +29,6 @@ export const RESULT_TITLES: Record<AnyResult['kind'], string> = {
   'tokens.issue': 'Token issue',
   gate: 'Gate',
 }
-
-export const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-
-export const bytes = (b: number) => {
-  const a = Math.abs(b)
-  if (a >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(2)} MiB`
-  if (a >= 1024) return `${(b / 1024).toFixed(1)} KiB`
-  return `${Math.round(b)} B`
-}
-
-/** A count with digit grouping, or `missing`. */
-export const count = (v: number | null | undefined, missing: string) =>
-  v === null || v === undefined ? missing : groupDigits(v)
 
 /** The one-row summary of a revoke-bulk run. */
 export function revokeBulkTable(r: RevokeBulkResult, missing: string): TableData {
@@ -82,12 +70,6 @@ export function revokeFailuresTable(r: RevokeBulkResult): TableData | undefined 
     rows: r.failures.map((f) => [f.index, f.stage, f.reason]),
     numeric: [0],
   }
-}
-
-/** A ratio as a percentage for people: 0%, 0.12%, 1.5%, 92%. */
-export const ratioPct = (ratio: number) => {
-  const v = ratio * 100
-  return `${v === 0 || v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)}%`
 }
 
 /**
@@ -143,6 +125,31 @@ export function percentileCells(
     fmtMs(p.max),
     fmtMs(p.mean),
   ]
+}
+
+/**
+ * One row per backend of a bench validate result: answers, errors, p50/p99/max (ms), or undefined when the
+ * result names no backend. With `failures`, a backend's latencies are those of its expected answers: a
+ * backend with none shows `missing`.
+ */
+export function backendsTable(r: BenchValidateResult, missing: string): TableData | undefined {
+  const backends = Object.entries(r.backends ?? {})
+  if (!backends.length) return undefined
+  return {
+    head: ['backend', 'count', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
+    rows: backends.map(([name, b]) => {
+      const none = r.failures !== undefined && b.count - b.errors <= 0
+      return [
+        name,
+        count(b.count, missing),
+        count(b.errors, missing),
+        none ? missing : fmtMs(b.latencyMs.p50),
+        none ? missing : fmtMs(b.latencyMs.p99),
+        none || b.latencyMs.max === undefined ? missing : fmtMs(b.latencyMs.max),
+      ]
+    }),
+    numeric: [1, 2, 3, 4, 5],
+  }
 }
 
 /** One row per watched process (or heap) of a leak check: slope, interval, memory, verdict. */
@@ -204,5 +211,66 @@ export function gateChecksTable(r: GateResult, missing: string): TableData {
       (c.passed ? 'pass' : 'FAIL') + (c.detail ? ` (${c.detail})` : ''),
     ]),
     numeric: [3, 5, 6],
+  }
+}
+
+export interface SweepRow {
+  revocationEvents: number
+  rps: number
+  p50: number
+  p99: number
+  errors: number
+  requests: number
+  /** throughput change against the first point, in percent */
+  rpsChangePct: number | null
+  /** p99 change against the first point, in percent */
+  p99ChangePct: number | null
+  /** the level was interrupted: its figures cover part of the run */
+  partial: boolean
+}
+
+const change = (v: number, base: number | undefined) =>
+  base === undefined || base === 0 ? null : ((v - base) / base) * 100
+
+/** The rows of a sweep (pure), with the change against the first point. */
+export function sweepRows(result: BenchSweepResult): SweepRow[] {
+  const first = result.points[0]
+  return result.points.map((p) => ({
+    revocationEvents: p.revocationEvents,
+    rps: p.rps,
+    p50: p.latencyMs.p50,
+    p99: p.latencyMs.p99,
+    errors: p.errors,
+    requests: p.result?.requests?.total ?? 0,
+    rpsChangePct: change(p.rps, first?.rps),
+    p99ChangePct: change(p.latencyMs.p99, first?.latencyMs.p99),
+    partial: Boolean(p.result?.interrupted),
+  }))
+}
+
+/** One row per revocation level of a sweep, as data (the text, Markdown and HTML renderers lay it out). */
+export function sweepTable(result: BenchSweepResult): TableData {
+  return {
+    head: [
+      'revocation events',
+      'rps',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+      'requests',
+      'rps vs first',
+      'p99 vs first',
+    ],
+    rows: sweepRows(result).map((x) => [
+      `${groupDigits(x.revocationEvents)}${x.partial ? ' (partial)' : ''}`,
+      fmtRps(x.rps),
+      fmtMs(x.p50),
+      fmtMs(x.p99),
+      groupDigits(x.errors),
+      groupDigits(x.requests),
+      fmtChange(x.rpsChangePct),
+      fmtChange(x.p99ChangePct),
+    ]),
+    numeric: [0, 1, 2, 3, 4, 5, 6, 7],
   }
 }
