@@ -56,6 +56,23 @@ export interface FakeKeystone {
 
 export const FAKE_PASSWORD = 'fake-secret-pw'
 
+/** No fault: every request answered at once, as Keystone would. */
+function noFaults(): FakeKeystone['faults'] {
+  return {
+    delayMs: 0,
+    failNext: 0,
+    failStatus: 503,
+    resetNext: 0,
+    stallNext: 0,
+    stallTokenMethod: 0,
+    forbidden: new Set(),
+    forbidEvery: 0,
+    forbidValidate: false,
+    wrongPassword: false,
+    expireCallersAfter: 0,
+  }
+}
+
 export async function startFakeKeystone(): Promise<FakeKeystone> {
   let seq = 0
   let okCount = 0
@@ -70,19 +87,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
     rejectedCallers: new Set(),
     inFlight: 0,
     maxInFlight: 0,
-    faults: {
-      delayMs: 0,
-      failNext: 0,
-      failStatus: 503,
-      resetNext: 0,
-      stallNext: 0,
-      stallTokenMethod: 0,
-      forbidden: new Set(),
-      forbidEvery: 0,
-      forbidValidate: false,
-      wrongPassword: false,
-      expireCallersAfter: 0,
-    },
+    faults: noFaults(),
     passwordAuths: 0,
     validations: 0,
     requests: 0,
@@ -251,19 +256,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
     fk.requests = 0
     okCount = 0
     deleteCount = 0
-    Object.assign(fk.faults, {
-      delayMs: 0,
-      failNext: 0,
-      failStatus: 503,
-      resetNext: 0,
-      stallNext: 0,
-      stallTokenMethod: 0,
-      forbidden: new Set(),
-      forbidEvery: 0,
-      forbidValidate: false,
-      wrongPassword: false,
-      expireCallersAfter: 0,
-    })
+    Object.assign(fk.faults, noFaults())
   }
   return Object.assign(fk, {
     url: srv.url,

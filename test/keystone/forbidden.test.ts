@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { IdtoolError } from '../../src/errors.js'
 import { issueTokens } from '../../src/keystone/issue.js'
 import { readLedger } from '../../src/keystone/ledger.js'
 import { FORBIDDEN_PROBE, revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { fakeCliEnv, fakeSession, jsonLines, tempDir } from './helpers.js'
+import type { FakeKeystone } from './fake-keystone.js'
+import { fakeCliEnv, jsonLines, tempDir, withFakeKeystone } from './helpers.js'
 
 // Issue 12 item 14: a caller that Keystone's policy does not allow to validate or revoke other users' tokens
 // gets a 403 for every one. The run stops after the first answers with exit 2 and a line naming the rule and
@@ -18,16 +18,10 @@ const tmp = tempDir('idtool-forbidden-')
 let n = 0
 const file = (name: string) => tmp.path(`${n++}-${name}`)
 const env = () => fakeCliEnv(fk, tmp.path('state'))
-beforeAll(async () => {
-  fk = await startFakeKeystone()
-  session = await fakeSession(fk)
-})
-afterAll(async () => {
-  await session.close()
-  await fk.close()
-  tmp.rm()
-})
-beforeEach(() => fk.reset())
+withFakeKeystone((k, s) => {
+  fk = k
+  session = s
+}, tmp.rm)
 
 async function pool(count: number): Promise<string> {
   const out = file('pool.jsonl')

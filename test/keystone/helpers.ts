@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import type { AuthSettings } from '../../src/config/settings.js'
 import type { Clock } from '../../src/keystone/bulk.js'
 import { type KeystoneSession, openSession } from '../../src/keystone/session.js'
-import { FAKE_PASSWORD, type FakeKeystone } from './fake-keystone.js'
+import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
 
 export function fakeSettings(fk: FakeKeystone, password = FAKE_PASSWORD): AuthSettings {
   return passwordSettings(fk.authUrl, password)
@@ -46,6 +47,29 @@ export function passwordSettings(authUrl: string, password: string): AuthSetting
 
 export function fakeSession(fk: FakeKeystone, opts: { timeoutMs?: number } = {}): Promise<KeystoneSession> {
   return openSession(fakeSettings(fk), { timeoutMs: opts.timeoutMs ?? 5_000, connections: 32 })
+}
+
+/**
+ * A fake Keystone and a session on it for the enclosing suite: started before its tests (then `use` gets
+ * both), reset before each test, closed after the last one, then `after` runs (e.g. a temporary directory's rm).
+ */
+export function withFakeKeystone(
+  use: (fk: FakeKeystone, session: KeystoneSession) => void,
+  after: () => void = () => {},
+): void {
+  let fk: FakeKeystone | undefined
+  let session: KeystoneSession | undefined
+  beforeAll(async () => {
+    fk = await startFakeKeystone()
+    session = await fakeSession(fk)
+    use(fk, session)
+  })
+  afterAll(async () => {
+    await session?.close()
+    await fk?.close()
+    after()
+  })
+  beforeEach(() => fk?.reset())
 }
 
 /** A private temporary directory (0700), removed by the returned cleanup. */

@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
 import { type LedgerHeader, readLedger, replayLedger } from '../../src/keystone/ledger.js'
 import { revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import type { RevokeBulkResult } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { fakeSession, tempDir } from './helpers.js'
+import { FAKE_PASSWORD, type FakeKeystone } from './fake-keystone.js'
+import { tempDir, withFakeKeystone } from './helpers.js'
 
 // Issue 12 item 11: one damaged line in the middle of a ledger blocked --resume for good.
 
@@ -81,16 +81,10 @@ describe('revoke-bulk --resume --skip-bad-lines', () => {
   const tmp = tempDir()
   const N = 10
 
-  beforeAll(async () => {
-    fk = await startFakeKeystone()
-    session = await fakeSession(fk)
-  })
-  afterAll(async () => {
-    await session.close()
-    await fk.close()
-    tmp.rm()
-  })
-  beforeEach(() => fk.reset())
+  withFakeKeystone((k, s) => {
+    fk = k
+    session = s
+  }, tmp.rm)
 
   /** A count-mode run stopped after issuing every token and before revoking any, like a killed one. */
   async function interruptedRun(p: string): Promise<string[]> {

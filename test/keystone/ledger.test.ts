@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
 import {
   type LedgerHeader,
@@ -13,8 +13,8 @@ import {
 import { PoolWriter } from '../../src/keystone/pool.js'
 import { revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
-import { type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { fakeSession, jsonLines, tempDir } from './helpers.js'
+import type { FakeKeystone } from './fake-keystone.js'
+import { jsonLines, tempDir, withFakeKeystone } from './helpers.js'
 
 const header: LedgerHeader = {
   type: 'run',
@@ -165,16 +165,10 @@ describe('crash at any point, then resume', () => {
   const tmp = tempDir()
   const N = 12
 
-  beforeAll(async () => {
-    fk = await startFakeKeystone()
-    session = await fakeSession(fk)
-  })
-  afterAll(async () => {
-    await session.close()
-    await fk.close()
-    tmp.rm()
-  })
-  beforeEach(() => fk.reset())
+  withFakeKeystone((k, s) => {
+    fk = k
+    session = s
+  }, tmp.rm)
 
   function cutPoints(text: string): number[] {
     const cuts: number[] = []

@@ -1,12 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
 import { PoolWriter, readPool } from '../../src/keystone/pool.js'
 import { revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import { runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { fakeSession, tempDir } from './helpers.js'
+import { FAKE_PASSWORD, type FakeKeystone } from './fake-keystone.js'
+import { tempDir, withFakeKeystone } from './helpers.js'
 
 // Issue 12 item 17: `revoke-bulk --from` an empty pool exited 0 silently; `--from POOL` left the pool's tokens
 // "valid", so a later `bench validate --tokens POOL` counted every 404 as unexpected.
@@ -16,16 +16,10 @@ describe('revoke-bulk --from POOL', () => {
   let session: KeystoneSession
   const tmp = tempDir()
 
-  beforeAll(async () => {
-    fk = await startFakeKeystone()
-    session = await fakeSession(fk)
-  })
-  afterAll(async () => {
-    await session.close()
-    await fk.close()
-    tmp.rm()
-  })
-  beforeEach(() => fk.reset())
+  withFakeKeystone((k, s) => {
+    fk = k
+    session = s
+  }, tmp.rm)
 
   async function pool(name: string, n: number): Promise<{ path: string; tokens: string[] }> {
     const path = tmp.path(name)
