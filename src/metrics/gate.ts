@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { UsageError } from '../errors.js'
-import type { BenchValidateResult, GateResult } from '../results/types.js'
-import { checkResult } from '../results/validate.js'
+import { type LoadOptions, loadResult, RESULT_KINDS } from '../results/load.js'
+import type { AnyResult, BenchValidateResult, GateResult } from '../results/types.js'
 import { type CompiledMetric, compileMetric, type LabelledValue, type MetricValue } from './catalogue.js'
 import { type Comparison, compareRuns, type RegressionSpec } from './compare.js'
 import { groupByOverlap, mergeBenchResults } from './merge.js'
@@ -16,59 +15,47 @@ export { metricDimension, parseThreshold, type Threshold, ThresholdSyntaxError }
 
 export type GateCheck = GateResult['checks'][number]
 
-/** A result file as read from disk. */
+/** A result the gate can judge: any kind but its own. */
+export type GateInputResult = Exclude<AnyResult, GateResult>
+
+/** A result to judge and where it came from (its file, or a label for a result that was not saved). */
 export interface LoadedResult {
   file: string
-  kind: string
-  result: Record<string, unknown>
+  result: GateInputResult
 }
 
 /** One run: a result, or several results of parallel generators merged into one. */
 export interface Run {
   label: string
   files: string[]
-  result: Record<string, unknown>
+  result: GateInputResult
 }
 
 /** How several result files become runs. */
 export type MergeMode = 'auto' | 'all' | 'none'
 
-/** Read and check one saved result (missing, unreadable, not JSON, not an idtool result: exit 2). */
-export function loadResultFile(file: string): LoadedResult {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new UsageError(
-      `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-      {
-        hint: 'give the JSON file a command saved with --out (or its --json output).',
-      },
-    )
-  }
-  let data: unknown
-  try {
-    data = JSON.parse(text)
-  } catch (err) {
-    throw new UsageError(`${file} is not JSON: ${(err as Error).message}`, {
-      hint: 'give the JSON file a command saved with --out (or its --json output).',
-    })
-  }
-  const result = checkResult(data, file)
-  if (result.kind === 'gate')
-    throw new UsageError(`${file} is a gate result: gate the results it judged instead`)
-  return { file, kind: result.kind, result: result as unknown as Record<string, unknown> }
+/** What the gate reads: a result of any kind but a gate result. */
+export const GATE_INPUT: LoadOptions<GateInputResult['kind']> = {
+  kinds: RESULT_KINDS.filter((k): k is GateInputResult['kind'] => k !== 'gate'),
+  otherKind: 'gate the results it judged instead',
+}
+
+/** Read and check one saved result to judge (missing, unreadable, not JSON, not an idtool result: exit 2). */
+export function loadGateInput(file: string): LoadedResult {
+  return { file, result: loadResult(file, GATE_INPUT) }
 }
 
 /** The one kind shared by every input and baseline; mixed kinds are unusable input (exit 2). */
 export function commonKind(inputs: LoadedResult[], baselines: LoadedResult[] = []): string {
   const all = [...inputs, ...baselines]
-  const kinds = [...new Set(all.map((r) => r.kind))]
+  const kinds = [...new Set(all.map((r) => r.result.kind))]
   if (kinds.length > 1)
-    throw new UsageError(`mixed result kinds: ${all.map((r) => `${r.file} is ${r.kind}`).join(', ')}`, {
-      hint: 'gate results of one command at a time (current and baseline alike).',
-    })
+    throw new UsageError(
+      `mixed result kinds: ${all.map((r) => `${r.file} is ${r.result.kind}`).join(', ')}`,
+      {
+        hint: 'gate results of one command at a time (current and baseline alike).',
+      },
+    )
   const kind = kinds[0]
   if (!kind) throw new UsageError('no result files given')
   return kind
@@ -81,7 +68,7 @@ export function commonKind(inputs: LoadedResult[], baselines: LoadedResult[] = [
  */
 export function buildRuns(loaded: LoadedResult[], mode: MergeMode, prefix = 'run'): Run[] {
   if (loaded.length === 0) return []
-  const kind = loaded[0]?.kind
+  const kind = loaded[0]?.result.kind
   if (mode === 'all' && loaded.length > 1 && kind !== 'bench.validate')
     throw new UsageError(`only bench.validate results can be merged (these are ${kind})`, {
       hint: 'use --merge none to judge them as separate runs.',
@@ -89,16 +76,14 @@ export function buildRuns(loaded: LoadedResult[], mode: MergeMode, prefix = 'run
   let groups: number[][]
   if (mode === 'none' || kind !== 'bench.validate') groups = loaded.map((_, i) => [i])
   else if (mode === 'all') groups = [loaded.map((_, i) => i)]
-  else groups = groupByOverlap(loaded.map((l) => l.result as { startedAt?: string; durationMs?: number }))
+  else groups = groupByOverlap(loaded.map((l) => l.result as BenchValidateResult))
   return groups.map((g, n) => {
     const parts = g.map((i) => loaded[i] as LoadedResult)
     const files = parts.map((p) => p.file)
     const result =
       parts.length === 1
         ? (parts[0] as LoadedResult).result
-        : (mergeBenchResults(
-            parts.map((p) => p.result as unknown as BenchValidateResult),
-          ) as unknown as Record<string, unknown>)
+        : mergeBenchResults(parts.map((p) => p.result as BenchValidateResult))
     const label = groups.length === 1 ? prefix : `${prefix} ${n + 1}`
     return { label, files, result }
   })
@@ -215,7 +200,7 @@ function failureCounts(runs: Run[]): string | undefined {
   let unexpected = 0
   let errors = 0
   for (const run of runs) {
-    const q = (run.result as unknown as BenchValidateResult).requests
+    const q = (run.result as BenchValidateResult).requests
     if (!q || typeof q.total !== 'number') return undefined
     total += q.total
     unexpected += q.unexpectedStatus ?? 0

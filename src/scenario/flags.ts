@@ -31,6 +31,14 @@ export interface FlagSpec {
 
 export type FlagSpecs = Record<string, FlagSpec>
 
+/** The flags a command class accepts (its own and the base flags), as FlagSpecs. */
+export function flagSpecsOf(commandClass: { flags?: unknown; baseFlags?: unknown }): FlagSpecs {
+  return {
+    ...(commandClass.baseFlags as FlagSpecs | undefined),
+    ...(commandClass.flags as FlagSpecs | undefined),
+  }
+}
+
 /** Flags a scenario may not set: idtool sets them itself. */
 export const RESERVED_SETTINGS: Record<string, string> = {
   json: 'idtool run adds --json itself',
@@ -286,10 +294,7 @@ export async function applyScenarioFlag<F extends { scenario?: string }>(
   metadata: { flags?: Record<string, { setFromDefault?: boolean } | undefined> },
 ): Promise<F> {
   if (!parsed.scenario) return parsed
-  const specs = {
-    ...(commandClass.baseFlags as FlagSpecs | undefined),
-    ...(commandClass.flags as FlagSpecs | undefined),
-  }
+  const specs = flagSpecsOf(commandClass)
   const { values } = await loadScenarioForCommand(parsed.scenario, commandId, specs)
   return mergeScenarioFlags(parsed as F & Record<string, unknown>, metadata, values, specs)
 }

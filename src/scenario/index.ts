@@ -1,9 +1,9 @@
-export { flagSpecsOf, loadTargetCommand, shellQuote, type TargetCommand } from '../cli/scenario-command.js'
 export {
   applyScenarioFlag,
   assertScenarioCommand,
   type FlagSpec,
   type FlagSpecs,
+  flagSpecsOf,
   loadScenarioForCommand,
   mergeScenarioFlags,
   resolveSettings,
@@ -22,3 +22,15 @@ export {
   type ScenarioIssue,
   type Setting,
 } from './loader.js'
+export {
+  type CommandOutcome,
+  isGating,
+  planScenarioRun,
+  type RunDryRun,
+  renderDryRun,
+  runScenario,
+  type ScenarioOutcome,
+  type ScenarioPlan,
+  scenarioThresholds,
+  shellQuote,
+} from './run.js'

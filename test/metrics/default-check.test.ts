@@ -3,6 +3,7 @@ import { higherIsBetter } from '../../src/metrics/catalogue.js'
 import {
   compileMetric,
   DEFAULT_THRESHOLDS,
+  type GateInputResult,
   gate,
   type LoadedResult,
   parseThreshold,
@@ -27,11 +28,7 @@ function outageResult(): BenchValidateResult {
   }
 }
 
-const load = (result: BenchValidateResult, file = 'outage.json'): LoadedResult => ({
-  file,
-  kind: 'bench.validate',
-  result: result as unknown as Record<string, unknown>,
-})
+const load = (result: BenchValidateResult, file = 'outage.json'): LoadedResult => ({ file, result })
 const thresholds = ['rps >= 150', 'p50 < 50ms'].map(parseThreshold)
 
 describe('the default failure-rate check', () => {
@@ -97,14 +94,14 @@ describe('the default failure-rate check', () => {
     })
     const sweep = { kind: 'bench.sweep', points: [point(0), point(50)] }
     const s = gate({
-      inputs: [{ file: 's.json', kind: 'bench.sweep', result: sweep }],
+      inputs: [{ file: 's.json', result: sweep as unknown as GateInputResult }],
       thresholds: [parseThreshold('rps >= 100')],
     })
     expect(s.checks[1]).toMatchObject({ name: 'failures.rate < 1% (default)', actual: 0.05, passed: false })
     expect(s.checks[1]!.detail).toMatch(/points\.1\.failures\.rate/)
     const leak = { kind: 'ldap.page-leak-check', verdict: 'no-leak', subjects: [] }
     const l = gate({
-      inputs: [{ file: 'l.json', kind: 'ldap.page-leak-check', result: leak }],
+      inputs: [{ file: 'l.json', result: leak as unknown as GateInputResult }],
       thresholds: [parseThreshold('leak == false')],
     })
     expect(l.checks).toHaveLength(1)

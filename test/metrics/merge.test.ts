@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildRuns, gate, type LoadedResult } from '../../src/metrics/gate.js'
+import { buildRuns, type GateInputResult, gate, type LoadedResult } from '../../src/metrics/gate.js'
 import {
   createHistogram,
   decodeHistogram,
@@ -11,11 +11,7 @@ import { groupByOverlap, mergeBenchResults, ranTogether } from '../../src/metric
 import { parseThreshold } from '../../src/metrics/thresholds.js'
 import { benchResultFrom, latencies } from '../fixtures/results.js'
 
-const loaded = (file: string, result: object): LoadedResult => ({
-  file,
-  kind: (result as { kind: string }).kind,
-  result: result as Record<string, unknown>,
-})
+const loaded = (file: string, result: object): LoadedResult => ({ file, result: result as GateInputResult })
 
 describe('mergeBenchResults', () => {
   // three parallel generators with different distributions, same time window
