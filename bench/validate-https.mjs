@@ -18,7 +18,7 @@
 //      connection per request) against `ab` without -k: goal >= 0.8x ab's (best of --rounds);
 //   4. which tools resume TLS sessions on a new connection (a second haproxy frontend logs
 //      ssl_fc_is_resumed for each request of a short probe run of each tool).
-// idtool rows run the real code path: runValidateBench from dist/load/validate.js. `idtool` is the lean
+// idtool rows run the real code path: runValidateBench from dist/bench/validate.js. `idtool` is the lean
 // HTTP/1.1 client over tls.connect (the default), `idtool-undici` the same engine with --http-client undici,
 // `idtool-noresume` the lean client with session resumption off (a full handshake per connection, as ab).
 // Every tool sends the same two token-sized headers.

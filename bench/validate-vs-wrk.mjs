@@ -20,7 +20,7 @@
 // token headers.
 
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -61,7 +61,16 @@ async function child(childKind, url, connections, seconds, rate, million) {
   const kind = childKind.replace(/^idtool-(before|undici)-/, 'idtool-')
   const engine = () =>
     before
-      ? import(pathToFileURL(join(BEFORE_DIST, 'load/validate.js')).href)
+      ? // bench/validate.js since "one house" (load/validate.js before)
+        import(
+          pathToFileURL(
+            join(
+              BEFORE_DIST,
+              existsSync(join(BEFORE_DIST, 'bench/validate.js')) ? 'bench' : 'load',
+              'validate.js',
+            ),
+          ).href
+        )
       : import('../dist/bench/validate.js')
   const tokens = Array.from({ length: 100 }, (_, i) => ({
     token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,

@@ -6,7 +6,18 @@ import type { BulkProgress } from '../keystone/progress.js'
 import { revokeBulk } from '../keystone/revoke.js'
 import type { KeystoneSession } from '../keystone/session.js'
 import { type RevocationStore, setRevocationLevel } from '../lab/revocations.js'
-import type { LevelChange } from './sweep.js'
+
+/** How the event count was changed for a level. */
+export interface LevelChange {
+  /** the count before */
+  before: number
+  /** the count after (what the point is measured at) */
+  after: number
+  added: number
+  removed: number
+  durationMs: number
+  via: 'seed' | 'api' | 'none'
+}
 
 /** Brings the event count to a level; `close` removes whatever it kept on disk. */
 export interface EventLeveler {

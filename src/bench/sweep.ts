@@ -1,20 +1,18 @@
-import { IdtoolError } from '../errors.js'
+import { setMaxListeners } from 'node:events'
+import type { AuthInputs } from '../config/auth.js'
+import { IdtoolError, UsageError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
+import type { BulkProgress } from '../keystone/progress.js'
+import { openSession } from '../keystone/session.js'
+import { validationUrl } from '../keystone/validation.js'
+import { labRevocationStore } from '../lab/revocations.js'
+import { isLabTarget, resolveAuthOrLab } from '../lab/target.js'
 import type { BenchSweepResult, BenchValidateResult } from '../results/types.js'
+import { apiLeveler, type EventLeveler, type LevelChange, seedLeveler } from './sweep-drivers.js'
+import { prepareValidateTokens, type TokenSource } from './token-pool.js'
+import { runValidateBench, type ValidateBenchSettings, type ValidateProgress } from './validate.js'
 
 export type SweepPoint = BenchSweepResult['points'][number]
-
-/** How the event count was changed for a level. */
-export interface LevelChange {
-  /** the count before */
-  before: number
-  /** the count after (what the point is measured at) */
-  after: number
-  added: number
-  removed: number
-  durationMs: number
-  via: 'seed' | 'api' | 'none'
-}
 
 /** What a sweep needs from the world: injected, so the loop is testable without Keystone. */
 export interface SweepDriver {
@@ -24,7 +22,19 @@ export interface SweepDriver {
   bench(level: number, signal: AbortSignal | undefined): Promise<BenchValidateResult>
 }
 
+/** What a sweep shows while it works: its one progress event. The loop (`runSweep`) emits the last four. */
 export type SweepEvent =
+  /** the sweep is about to start: its levels, how the count is raised, and the count now */
+  | { type: 'start'; levels: number[]; via: 'seed' | 'api'; events: number }
+  /** events made through the API (`apiEvents`) are above the first level: lower levels are measured there */
+  | { type: 'above-first-level'; apiEvents: number; first: number; via: 'seed' | 'api' }
+  | { type: 'issuing'; issued: number; total: number }
+  | { type: 'issued'; count: number; durationMs: number }
+  | { type: 'priming'; validated: number; total: number }
+  | { type: 'primed'; requests: number }
+  | { type: 'seeding'; inserted: number }
+  | { type: 'revoking'; progress: BulkProgress }
+  | { type: 'bench'; level: number; progress: ValidateProgress }
   | { type: 'level'; index: number; total: number; level: number }
   | { type: 'events'; level: number; change: LevelChange }
   | { type: 'point'; index: number; point: SweepPoint; first: SweepPoint }
@@ -118,4 +128,136 @@ export async function runSweep(opts: SweepOptions, driver: SweepDriver): Promise
     opts.onEvent?.({ type: 'stopped', reason: 'interrupted' })
   }
   return finish()
+}
+
+/** Fresh tokens of a sweep when no pool is given. */
+export const DEFAULT_SWEEP_TOKEN_COUNT = 100
+
+export interface BenchSweepOptions {
+  /** ascending revocation levels */
+  levels: number[]
+  /** the `bench validate` settings of every level */
+  settings: ValidateBenchSettings
+  /** the tokens, prepared once before the first level */
+  source: TokenSource
+  /** the connection flags and environment; nothing named: the local lab */
+  auth: AuthInputs
+  /** LAB ONLY: reach each level by seeding the lab database (else: revoke-bulk through the API) */
+  seedDirect: boolean
+  /** the lab's directory (for --seed-direct) */
+  labDir: string
+  /** API path: revocations in flight */
+  revokeConcurrency: number
+  /** validate every token once before the first level */
+  prime: boolean
+  label?: string
+}
+
+export interface BenchSweepCallbacks {
+  /** Asked before tokens are issued and revoked on the target through the API; throws to refuse. */
+  confirm(authUrl: string, what: string): Promise<void>
+  /** The signal that stops the sweep, taken once the target is checked and confirmed. */
+  interruptSignal(): AbortSignal
+  warn(message: string): void
+  onEvent(e: SweepEvent): void
+}
+
+/**
+ * `bench sweep` from start to end: resolve and check the target (the lab by default; --seed-direct only on
+ * the lab; the API path confirmed), prepare the tokens once, prime them, then run the sweep. Never prints:
+ * progress goes to `onEvent`, warnings to `warn`. A sweep that fails part way throws `SweepFailed` with the
+ * points measured before.
+ */
+export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks): Promise<BenchSweepResult> {
+  const auth = resolveAuthOrLab(o.auth)
+  if (o.seedDirect && !isLabTarget(auth.authUrl, o.labDir)) {
+    throw new UsageError(`--seed-direct works on the idtool lab only, and the target is ${auth.authUrl}`, {
+      hint: `drop --seed-direct to raise the count through the API, or target the lab (no lab found in ${o.labDir} for that URL).`,
+    })
+  }
+  // through the API the sweep issues and revokes tokens to raise the count: the same guard as revoke-bulk
+  if (!o.seedDirect)
+    await cb.confirm(auth.authUrl, 'issue and revoke tokens to raise the revocation event count')
+  const signal = cb.interruptSignal()
+  // many requests share this signal (token issue, revoke-bulk, every bench level)
+  setMaxListeners(256, signal)
+  const emit = cb.onEvent
+  const session = await openSession(auth, {
+    warn: cb.warn,
+    timeoutMs: o.settings.timeoutMs,
+    backendHeader: o.settings.backendHeader,
+    connections: 8,
+    signal,
+  })
+  const store = o.seedDirect ? labRevocationStore(o.labDir) : undefined
+  let leveler: EventLeveler | undefined
+  try {
+    leveler = store
+      ? seedLeveler(store, {
+          onProgress: (inserted) => emit({ type: 'seeding', inserted }),
+          onWarning: cb.warn,
+        })
+      : apiLeveler(session, {
+          concurrency: o.revokeConcurrency,
+          onProgress: (progress) => emit({ type: 'revoking', progress }),
+          onWarning: cb.warn,
+        })
+    // preflight: the first level must be reachable before tokens are issued
+    const first = o.levels[0]!
+    const now = await leveler.count()
+    if (now > first) {
+      const apiEvents = now - (store ? await store.countSeeded() : 0)
+      if (apiEvents > first) emit({ type: 'above-first-level', apiEvents, first, via: leveler.via })
+    }
+    emit({ type: 'start', levels: o.levels, via: leveler.via, events: now })
+    const t0 = Date.now()
+    const { tokens, issued } = await prepareValidateTokens(session, o.source, {
+      signal,
+      onProgress: (n, total) => emit({ type: 'issuing', issued: n, total }),
+    })
+    emit({ type: 'issued', count: issued, durationMs: Date.now() - t0 })
+    const base = { url: validationUrl(session.client.base), callerToken: session.caller.token, tokens }
+    if (o.prime) {
+      // Keystone caches validations: without this the first level alone would pay for cold tokens
+      const c = Math.min(8, tokens.length)
+      const primed = await runValidateBench(
+        {
+          ...o.settings,
+          model: 'closed',
+          concurrency: c,
+          rate: null,
+          connections: c,
+          requests: tokens.length,
+          durationMs: undefined,
+          warmupMs: 0,
+          ...base,
+        },
+        {
+          tls: session.tls,
+          signal,
+          onProgress: (p) => emit({ type: 'priming', validated: p.completed, total: tokens.length }),
+        },
+      )
+      emit({ type: 'primed', requests: primed.requests.total })
+    }
+    const lv = leveler
+    return await runSweep(
+      { levels: o.levels, label: o.label, signal, onEvent: emit },
+      {
+        bringTo: (level, sig) => lv.bringTo(level, sig),
+        bench: (level, sig) =>
+          runValidateBench(
+            { ...o.settings, ...base },
+            {
+              tls: session.tls,
+              signal: sig,
+              onProgress: (progress) => emit({ type: 'bench', level, progress }),
+            },
+          ),
+      },
+    )
+  } finally {
+    await leveler?.close()
+    await session.close()
+  }
 }

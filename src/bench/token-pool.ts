@@ -1,23 +1,24 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { TokenSource } from '../cli/validate-flags.js'
+import { existsSync } from 'node:fs'
 import { IdtoolError, InterruptedError, UsageError } from '../errors.js'
 import { issueTokens } from '../keystone/issue.js'
 import { readPool } from '../keystone/pool.js'
 import type { KeystoneSession } from '../keystone/session.js'
-import type { ValidateToken } from './validate.js'
+import type { ValidateToken } from '../keystone/validation.js'
+
+/** Where the tokens of a validation run come from. */
+export interface TokenSource {
+  /** pool file to read (or, with `count`, to write) */
+  file?: string
+  /** issue this many fresh tokens first */
+  count?: number
+}
 
 export interface PreparedTokens {
   tokens: ValidateToken[]
-  /** the pool file read or written */
-  file: string
-  /** whether the file is temporary (removed by cleanup()) */
-  temporary: boolean
+  /** the pool file read or written; undefined when fresh tokens were kept in memory only */
+  file?: string
   /** how many tokens were issued for this run (0 when read from a file) */
   issued: number
-  /** remove a temporary pool (tokens are secrets: never leave them behind) */
-  cleanup(): void
 }
 
 export interface PrepareTokensOptions {
@@ -28,19 +29,21 @@ export interface PrepareTokensOptions {
 }
 
 /**
- * Issue `count` tokens into a new 0600 pool file with the `tokens issue` library (token method, bounded
- * concurrency, retries, re-authentication) and return them.
+ * Issue `count` tokens with the `tokens issue` library (token method, bounded concurrency, retries,
+ * re-authentication) and return them; with `file`, they are also written to that new 0600 pool.
  */
-async function issueInto(
+async function issue(
   session: KeystoneSession,
-  file: string,
+  file: string | undefined,
   count: number,
   opts: PrepareTokensOptions,
 ): Promise<ValidateToken[]> {
+  const tokens: ValidateToken[] = []
   const r = await issueTokens({
     session,
     count,
     out: file,
+    onToken: (e) => tokens.push({ token: e.token, state: 'valid' }),
     concurrency: Math.max(1, Math.min(opts.concurrency ?? 8, count)),
     signal: opts.signal,
     onProgress: opts.onProgress ? (p) => opts.onProgress?.(p.issued, count) : undefined,
@@ -51,14 +54,12 @@ async function issueInto(
       hint: 'see the Keystone logs; `idtool tokens issue` shows each failure.',
     })
   }
-  return readPool(file)
-    .filter((e) => e.state === 'valid')
-    .map((e) => ({ token: e.token, state: e.state }))
+  return tokens
 }
 
 /**
- * The tokens of a validation run: read from a pool file, or (with `count`) issued fresh into the
- * given file (which must not exist) or into a temporary one.
+ * The tokens of a validation run: read from a pool file, or (with `count`) issued fresh, kept in memory
+ * (tokens are secrets: nothing is left behind) or also written to the given file (which must not exist).
  */
 export async function prepareValidateTokens(
   session: KeystoneSession,
@@ -76,29 +77,13 @@ export async function prepareValidateTokens(
         hint: 'issue some with `idtool tokens issue`, or use --token-count N.',
       })
     }
-    return { tokens, file: source.file, temporary: false, issued: 0, cleanup() {} }
+    return { tokens, file: source.file, issued: 0 }
   }
-  let dir: string | undefined
-  let file: string
-  if (source.file) {
-    if (existsSync(source.file)) {
-      throw new UsageError(`${source.file} exists: --token-count writes a new pool`, {
-        hint: 'drop --token-count to validate the tokens already in it, or name a new file.',
-      })
-    }
-    file = source.file
-  } else {
-    dir = mkdtempSync(join(tmpdir(), 'idtool-bench-validate-'))
-    file = join(dir, 'pool.jsonl')
+  if (source.file && existsSync(source.file)) {
+    throw new UsageError(`${source.file} exists: --token-count writes a new pool`, {
+      hint: 'drop --token-count to validate the tokens already in it, or name a new file.',
+    })
   }
-  const cleanup = () => {
-    if (dir) rmSync(dir, { recursive: true, force: true })
-  }
-  try {
-    const tokens = await issueInto(session, file, source.count, opts)
-    return { tokens, file, temporary: Boolean(dir), issued: tokens.length, cleanup }
-  } catch (err) {
-    cleanup()
-    throw err
-  }
+  const tokens = await issue(session, source.file, source.count, opts)
+  return { tokens, file: source.file, issued: tokens.length }
 }

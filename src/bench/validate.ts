@@ -1,60 +1,35 @@
-import type { Dispatcher } from 'undici'
-import { ForbiddenWatch, forbiddenRunError } from '../keystone/policy.js'
-import type { PhaseProgress, PhaseSummary } from '../load/events.js'
+import type { AuthInputs } from '../config/auth.js'
+import { openSession } from '../keystone/session.js'
 import {
-  createLanes,
-  type LaneClient,
-  type Lanes,
-  type LaneTlsOptions,
-  laneClientFor,
-  lanesFrom,
-} from '../load/lanes.js'
-import type { Pacing } from '../load/pacer.js'
-import { OutcomeRecorder, percentiles } from '../load/recorder.js'
-import { type RequestSpec, runPhase } from '../load/runner.js'
+  forbiddenValidationWatch,
+  usableTokens,
+  type ValidateToken,
+  validationRequests,
+  validationUrl,
+} from '../keystone/validation.js'
+import { resolveAuthOrLab } from '../lab/target.js'
+import {
+  checkSettings,
+  type EngineDeps,
+  type EngineProgress,
+  type EngineRun,
+  type EngineSettings,
+  runEngine,
+} from '../load/engine.js'
+import { percentiles } from '../load/recorder.js'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchValidateResult } from '../results/types.js'
+import { prepareValidateTokens, type TokenSource } from './token-pool.js'
 
-/** A token to validate and what its validation must answer. */
-export interface ValidateToken {
-  token: string
-  /** 'revoked' tokens must answer 404, every other one 200 */
-  state?: 'valid' | 'revoked' | 'failed'
-}
+/**
+ * `bench validate`: Keystone's validation requests (keystone/validation.ts) driven by the load engine
+ * (load/engine.ts), the run turned into the `bench.validate` result.
+ */
 
-/** The engine settings of a validation benchmark: everything but the target and the tokens. */
-export interface ValidateBenchSettings {
-  model: 'closed' | 'open'
-  /** closed model: requests in flight */
-  concurrency: number | null
-  /** open model: requests per second */
-  rate: number | null
-  /** sockets; default the concurrency (closed) or 10 (open) */
-  connections: number
-  /** measured requests (with durationMs: whichever comes first) */
-  requests?: number
-  /** measured duration, ms */
-  durationMs?: number
-  method: 'GET' | 'HEAD'
+/** The settings of a validation benchmark: everything but the target and the tokens. */
+export interface ValidateBenchSettings extends EngineSettings {
   /** append `?nocatalog` */
   nocatalog: boolean
-  /** false: a new connection per request (`Connection: close`) */
-  keepalive: boolean
-  /** per-request timeout (connect, headers, body), ms */
-  timeoutMs: number
-  /** run this long before measuring (0: no warm-up), ms */
-  warmupMs: number
-  /** response header naming the backend ('' to ignore backends) */
-  backendHeader: string
-  /** open model: a request sent later than this after its intended time counts as late (default 2 ms) */
-  lateThresholdMs?: number
-  /** open model: cap on requests in flight or waiting for a connection (default 10,000) */
-  maxInFlight?: number
-  /**
-   * the client of the engine's own connections: 'h1' (the default, http and https: the lean HTTP/1.1
-   * lane) or 'undici'
-   */
-  client?: LaneClient
 }
 
 export interface ValidateBenchOptions extends ValidateBenchSettings {
@@ -67,245 +42,102 @@ export interface ValidateBenchOptions extends ValidateBenchSettings {
 }
 
 /** Live progress of a run, for a progress line. */
-export interface ValidateProgress extends PhaseProgress {
-  phase: 'warmup' | 'measure'
-  ok: number
-  errors: number
-  unexpectedStatus: number
-  /** answers per second since the previous progress event */
-  rps: number
-  /** so far, ms */
-  p50Ms: number
-  p99Ms: number
-}
+export type ValidateProgress = EngineProgress
 
-export interface ValidateBenchDeps {
-  /** send through this dispatcher instead of opening `connections` sockets (the caller owns it) */
-  dispatcher?: Dispatcher
-  /**
-   * https targets: the TLS connect options of both clients (CA, client certificate and key,
-   * rejectUnauthorized, SNI name), e.g. `tlsConnectOptions(settings.tls)`
-   */
-  tls?: LaneTlsOptions
+export interface ValidateBenchDeps extends Omit<EngineDeps, 'watch'> {
   /** @deprecated use `tls: { ca }`; still honoured when `tls` has no `ca` */
   ca?: string
-  /**
-   * https, lean client: resume TLS sessions on new connections (default true; false: a full handshake
-   * per connection, for measurement)
-   */
-  tlsResume?: boolean
-  /** Ctrl-C: stop, and return the partial result marked `interrupted` */
-  signal?: AbortSignal
-  onProgress?: (p: ValidateProgress) => void
-  /** default 500 ms */
-  progressIntervalMs?: number
-}
-
-/** The token validation URL of a Keystone v3 base URL (`…/v3` -> `…/v3/auth/tokens`). */
-export function validationUrl(keystoneV3Base: string): string {
-  return `${keystoneV3Base.replace(/\/+$/, '')}/auth/tokens`
-}
-
-/** How long to wait for answers after sending stopped, beyond the per-request timeout. */
-const DRAIN_GRACE_MS = 1000
-
-/** A run stops (exit 2, the policy named) when its first this many answers are all 403. */
-export const FORBIDDEN_PROBE = 20
-
-/** Default number of connections of the open model when none is given. */
-export const OPEN_MODEL_DEFAULT_CONNECTIONS = 10
-
-/**
- * The dispatch options of every token, built once (undici does not mutate them). No `accept` header:
- * Keystone only speaks JSON, and every header costs validation per request. Timeouts go on the
- * connections the engine opens; an injected dispatcher gets them per request.
- */
-function buildRequests(
-  o: ValidateBenchOptions,
-  usable: ValidateToken[],
-  perRequestTimeouts: boolean,
-): Dispatcher.DispatchOptions[] {
-  const u = new URL(o.url)
-  const query = u.search ? `${u.search}${o.nocatalog ? '&nocatalog' : ''}` : o.nocatalog ? '?nocatalog' : ''
-  const path = `${u.pathname}${query}`
-  return usable.map((t) => ({
-    origin: u.origin,
-    path,
-    method: o.method,
-    headers: ['x-auth-token', o.callerToken, 'x-subject-token', t.token],
-    ...(perRequestTimeouts ? { headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs } : {}),
-    ...(o.keepalive ? {} : { reset: true }),
-  }))
-}
-
-/** Validate settings that a caller may have built by hand; throws RangeError naming the problem. */
-export function checkSettings(s: ValidateBenchSettings): void {
-  if (s.model === 'closed' && !(Number.isInteger(s.concurrency) && (s.concurrency ?? 0) >= 1))
-    throw new RangeError('the closed model needs a concurrency of at least 1')
-  if (s.model === 'open' && !((s.rate ?? 0) > 0)) throw new RangeError('the open model needs a rate above 0')
-  if (!(Number.isInteger(s.connections) && s.connections >= 1))
-    throw new RangeError('connections must be at least 1')
-  if (s.requests === undefined && s.durationMs === undefined)
-    throw new RangeError('give a request count or a duration')
-  if (s.requests !== undefined && !(s.requests >= 1)) throw new RangeError('requests must be at least 1')
-  if (s.durationMs !== undefined && !(s.durationMs > 0)) throw new RangeError('duration must be above 0')
-  if (!(s.timeoutMs > 0)) throw new RangeError('timeout must be above 0')
 }
 
 /**
  * Run a token-validation benchmark: an optional warm-up, then the measured phase, with every answer
  * recorded in HDR histograms. Returns the `bench.validate` result; on abort, the partial result with
- * `interrupted: true`. Never prints.
+ * `interrupted: true`. A caller the policy refuses ends the run at once (exit 2). Never prints.
  */
 export async function runValidateBench(
   options: ValidateBenchOptions,
   deps: ValidateBenchDeps = {},
 ): Promise<BenchValidateResult> {
   checkSettings(options)
-  const usable = options.tokens.filter((t) => t.state !== 'failed' && t.token)
+  const usable = usableTokens(options.tokens)
   if (usable.length === 0) throw new RangeError('the token pool holds no usable token')
-  const specs = buildRequests(options, usable, Boolean(deps.dispatcher))
-  const expected = usable.map((t) => (t.state === 'revoked' ? 404 : 200))
-  // cold/warm: the first validation of each token is cold (warm-up included)
-  const seen = new Uint8Array(usable.length)
-  let cursor = 0
-  // one spec per token and temperature, built once: tag = token index * 2 + cold bit (the runner reads a
-  // spec at once and keeps nothing of it, so no allocation per request)
-  const warmSpecs: RequestSpec[] = specs.map((opts, i) => ({ opts, tag: i * 2 }))
-  const coldSpecs: RequestSpec[] = specs.map((opts, i) => ({ opts, tag: i * 2 + 1 }))
-  const next = (): RequestSpec => {
-    const i = cursor
-    cursor = cursor + 1 === usable.length ? 0 : cursor + 1
-    if (seen[i] === 1) return warmSpecs[i]!
-    seen[i] = 1
-    return coldSpecs[i]!
-  }
-  const pacing: Pacing =
-    options.model === 'closed'
-      ? { model: 'closed', concurrency: options.concurrency! }
-      : { model: 'open', rate: options.rate! }
-
-  // a caller the policy does not allow gets a 403 for every token: stop after the first answers instead of
-  // measuring the refusals, and say which role is missing
-  const watch = new ForbiddenWatch(FORBIDDEN_PROBE)
-  const stopForbidden = new AbortController()
-  const signal = deps.signal ? AbortSignal.any([deps.signal, stopForbidden.signal]) : stopForbidden.signal
-  const checkForbidden = () => {
-    if (watch.tripped || (watch.allForbidden && !deps.signal?.aborted))
-      throw forbiddenRunError(options.method === 'HEAD' ? 'check' : 'validate', watch.forbidden)
-  }
-
-  const origin = new URL(options.url).origin
-  const httpClient = deps.dispatcher ? 'injected' : laneClientFor(origin, options.client)
-  const lanes: Lanes = deps.dispatcher
-    ? lanesFrom(deps.dispatcher)
-    : createLanes(origin, {
-        connections: options.connections,
-        timeoutMs: options.timeoutMs,
-        tls: deps.tls || deps.ca ? { ...deps.tls, ca: deps.tls?.ca ?? deps.ca } : undefined,
-        tlsResume: deps.tlsResume,
-        client: options.client,
-      })
-
-  const runOne = async (
-    phase: 'warmup' | 'measure',
-    limits: { requests?: number; durationMs?: number },
-    rec: OutcomeRecorder,
-  ): Promise<PhaseSummary> => {
-    let lastT = 0
-    let lastDone = 0
-    return runPhase({
-      pacing,
-      lanes,
-      ...limits,
-      drainMs: options.timeoutMs + DRAIN_GRACE_MS,
-      lateThresholdMs: options.lateThresholdMs ?? 2,
-      maxInFlight: options.model === 'open' ? (options.maxInFlight ?? 10_000) : undefined,
-      backendHeader: options.backendHeader.toLowerCase(),
-      next,
-      onOutcome: (o) => {
-        rec.record(o, expected[o.tag >>> 1]!, (o.tag & 1) === 1)
-        watch.see(o.status)
-        if (watch.tripped && !stopForbidden.signal.aborted) stopForbidden.abort()
-      },
-      signal,
-      progressIntervalMs: deps.progressIntervalMs ?? 500,
-      onProgress: deps.onProgress
-        ? (p) => {
-            const dt = p.elapsedMs - lastT
-            const rps = dt > 0 ? ((p.completed - lastDone) * 1000) / dt : 0
-            lastT = p.elapsedMs
-            lastDone = p.completed
-            deps.onProgress!({
-              ...p,
-              phase,
-              ok: rec.ok,
-              errors: rec.transportErrors,
-              unexpectedStatus: rec.unexpectedStatus,
-              rps,
-              // expected answers only, never above the recorded max (as in the result)
-              p50Ms: rec.latency.totalCount
-                ? Math.min(rec.latency.maxValue, rec.latency.getValueAtPercentile(50)) / 1000
-                : 0,
-              p99Ms: rec.latency.totalCount
-                ? Math.min(rec.latency.maxValue, rec.latency.getValueAtPercentile(99)) / 1000
-                : 0,
-            })
-          }
-        : undefined,
-    })
-  }
-
-  try {
-    let warmup: BenchValidateResult['warmup'] = null
-    if (options.warmupMs > 0) {
-      const w = await runOne('warmup', { durationMs: options.warmupMs }, new OutcomeRecorder(false))
-      warmup = { durationMs: Math.round(w.durationMs), requests: w.completed }
-      checkForbidden()
-      if (w.interrupted) {
-        return assemble(
-          options,
-          httpClient,
-          new OutcomeRecorder(options.model === 'open'),
-          emptySummary(),
-          warmup,
-          true,
-        )
-      }
-    }
-    const rec = new OutcomeRecorder(options.model === 'open')
-    const s = await runOne('measure', { requests: options.requests, durationMs: options.durationMs }, rec)
-    checkForbidden()
-    if (!s.interrupted) rec.abandon(s.abandoned)
-    return assemble(options, httpClient, rec, s, warmup, s.interrupted)
-  } finally {
-    await lanes.close({ force: true })
-  }
+  const { ca, ...engineDeps } = deps
+  const run = await runEngine(
+    { ...options, ...validationRequests(options, usable) },
+    {
+      ...engineDeps,
+      tls: deps.tls || ca ? { ...deps.tls, ca: deps.tls?.ca ?? ca } : undefined,
+      watch: forbiddenValidationWatch(options.method, () => Boolean(deps.signal?.aborted)),
+    },
+  )
+  return assemble(options, run)
 }
 
-function emptySummary(): PhaseSummary {
-  return {
-    startedAtEpochMs: Date.now(),
-    startMs: 0,
-    durationMs: 0,
-    issued: 0,
-    completed: 0,
-    late: 0,
-    abandoned: 0,
-    interrupted: true,
+/** What `bench validate` shows while it works: its one progress event. */
+export type ValidateEvent =
+  | { type: 'issuing'; issued: number; total: number }
+  | { type: 'issued'; count: number; durationMs: number; file?: string }
+  | { type: 'run'; progress: ValidateProgress }
+
+export interface BenchValidateOptions {
+  settings: ValidateBenchSettings
+  source: TokenSource
+  /** the connection flags and environment; nothing named: the local lab */
+  auth: AuthInputs
+  signal?: AbortSignal
+}
+
+export interface BenchValidateCallbacks {
+  warn(message: string): void
+  onEvent(e: ValidateEvent): void
+}
+
+/**
+ * `bench validate` from start to end: resolve the target (the lab by default), open a session, read or issue
+ * the tokens, run the benchmark. Never prints: progress goes to `onEvent`, warnings to `warn`.
+ */
+export async function benchValidate(
+  o: BenchValidateOptions,
+  cb: BenchValidateCallbacks,
+): Promise<BenchValidateResult> {
+  const auth = resolveAuthOrLab(o.auth)
+  const session = await openSession(auth, {
+    warn: cb.warn,
+    timeoutMs: o.settings.timeoutMs,
+    backendHeader: o.settings.backendHeader,
+    connections: 8,
+  })
+  try {
+    const t0 = Date.now()
+    const prepared = await prepareValidateTokens(session, o.source, {
+      signal: o.signal,
+      onProgress: (issued, total) => cb.onEvent({ type: 'issuing', issued, total }),
+    })
+    cb.onEvent({
+      type: 'issued',
+      count: prepared.issued,
+      durationMs: Date.now() - t0,
+      ...(prepared.file ? { file: prepared.file } : {}),
+    })
+    return await runValidateBench(
+      {
+        ...o.settings,
+        url: validationUrl(session.client.base),
+        callerToken: session.caller.token,
+        tokens: prepared.tokens,
+      },
+      { tls: session.tls, signal: o.signal, onProgress: (progress) => cb.onEvent({ type: 'run', progress }) },
+    )
+  } finally {
+    await session.close()
   }
 }
 
 const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d
 
-function assemble(
-  o: ValidateBenchOptions,
-  httpClient: BenchValidateResult['httpClient'],
-  rec: OutcomeRecorder,
-  s: PhaseSummary,
-  warmup: BenchValidateResult['warmup'],
-  interrupted: boolean,
-): BenchValidateResult {
+/** The `bench.validate` result of a run. */
+function assemble(o: ValidateBenchOptions, run: EngineRun): BenchValidateResult {
+  const { httpClient, recorder: rec, summary: s, warmup, interrupted } = run
   const open = o.model === 'open'
   const seconds = s.durationMs / 1000
   return {

@@ -1,3 +1,7 @@
+import type { SweepEvent } from '../bench/sweep.js'
+import type { ValidateEvent, ValidateProgress } from '../bench/validate.js'
+import { fmtChange, fmtDuration, fmtMs, fmtRps, groupDigits } from '../report/format.js'
+
 /**
  * A one-line progress display on stderr. On a terminal it redraws in place (at most every 100 ms);
  * elsewhere (pipes, CI logs) it prints a plain line at most every `plainIntervalMs` so logs stay short.
@@ -49,15 +53,8 @@ export class Progress implements ProgressSink {
 /** A sink that shows nothing (tests, --quiet). */
 export const silentProgress: ProgressSink = { update() {}, done() {} }
 
-/** Format a duration in ms as a short human string. */
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return '-'
-  if (ms < 1000) return `${Math.round(ms)}ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`
-  const m = Math.floor(ms / 60_000)
-  const s = Math.round((ms % 60_000) / 1000)
-  return `${m}m${String(s).padStart(2, '0')}s`
-}
+/** Format a duration in ms as a short human string (report/format.ts's one duration format). */
+export const formatMs = fmtDuration
 
 /** The progress line of `ldap page-leak-check` (its one event type, ldap/page-leak-check.ts). */
 export function leakProgressLine(p: import('../ldap/page-leak-check.js').LeakProgress): string {
@@ -71,4 +68,125 @@ export function leakProgressLine(p: import('../ldap/page-leak-check.js').LeakPro
       : ` (${formatMs(p.elapsedMs)})`
   const last = p.lastSearchMs !== undefined ? `, last ${p.lastSearchMs.toFixed(1)} ms` : ''
   return `measuring ${p.done}${of} ${what}${time}, ${p.errors} errors${last}, memory every ${p.sampleEvery}`
+}
+
+/**
+ * The line an engine event shows: `live` is redrawn in place on the progress sink; `keep` (an info line) and
+ * `warn` (a warning) stay in the log, the live line cleared first. undefined: nothing to show.
+ */
+export type EventLine = { live: string } | { keep: string } | { warn: string } | undefined
+
+/** Where event lines go: the command's progress sink and its stderr log. */
+export interface EventOutput {
+  progress: ProgressSink
+  info(text: string): void
+  warn(text: string): void
+}
+
+/** An event callback for a library: each event formatted by `format` and shown on `out`. */
+export function showEvents<E>(format: (e: E) => EventLine, out: EventOutput): (e: E) => void {
+  return (e) => {
+    const line = format(e)
+    if (!line) return
+    if ('live' in line) return out.progress.update(line.live)
+    out.progress.done()
+    if ('keep' in line) out.info(line.keep)
+    else out.warn(line.warn)
+  }
+}
+
+/** One live progress line of a validation run. */
+export function formatValidateProgress(p: ValidateProgress): string {
+  const planned = p.plannedMs
+    ? `/${formatMs(p.plannedMs)}`
+    : p.plannedRequests
+      ? ` (${p.plannedRequests} planned)`
+      : ''
+  return [
+    `${p.phase} ${formatMs(p.elapsedMs)}${planned}`,
+    `${p.completed} answers`,
+    `${Math.round(p.rps)}/s`,
+    `p50 ${p.p50Ms.toFixed(2)}ms p99 ${p.p99Ms.toFixed(2)}ms`,
+    `errors ${p.errors}`,
+    `unexpected ${p.unexpectedStatus}`,
+    `late ${p.late}`,
+    `in flight ${p.inFlight}`,
+  ].join('  ')
+}
+
+/** The lines of `bench validate`. */
+export function validateEventLine(e: ValidateEvent): EventLine {
+  switch (e.type) {
+    case 'issuing':
+      return { live: `issuing tokens ${e.issued}/${e.total}` }
+    case 'issued':
+      if (e.count === 0) return undefined
+      return {
+        keep: `issued ${e.count} tokens in ${formatMs(e.durationMs)}${e.file ? ` into ${e.file}` : ''}`,
+      }
+    case 'run':
+      return { live: formatValidateProgress(e.progress) }
+  }
+}
+
+/** The lines of `bench sweep`. */
+export function sweepEventLine(e: SweepEvent): EventLine {
+  switch (e.type) {
+    case 'start':
+      return {
+        keep: `sweep over ${e.levels.map(groupDigits).join(', ')} revocation events (${e.via === 'seed' ? 'seeded into the lab database' : 'through the API'}); ${groupDigits(e.events)} now`,
+      }
+    case 'above-first-level':
+      return {
+        warn: `the target already has ${groupDigits(e.apiEvents)} revocation events made through the API, above the first level ${groupDigits(e.first)}: lower levels are measured at that count${e.via === 'seed' ? ' (`idtool lab clear-revocations` removes them)' : ''}`,
+      }
+    case 'issuing':
+      return { live: `issuing tokens ${e.issued}/${e.total}` }
+    case 'issued':
+      if (e.count === 0) return undefined
+      return { keep: `issued ${e.count} tokens in ${formatMs(e.durationMs)} (used at every level)` }
+    case 'priming':
+      return { live: `priming: ${e.validated}/${e.total} tokens validated once` }
+    case 'primed':
+      return {
+        keep: `primed: every token validated once (${groupDigits(e.requests)} requests, not measured)`,
+      }
+    case 'seeding':
+      return { live: `seeding revocation events: ${groupDigits(e.inserted)} inserted` }
+    case 'revoking': {
+      const p = e.progress
+      return {
+        live: `revoke-bulk: ${p.phase} ${p.done}/${p.total} (${Math.round(p.ratePerSec)}/s, ${p.failed} failed)`,
+      }
+    }
+    case 'bench': {
+      const p = e.progress
+      return {
+        live: `${groupDigits(e.level)} events: ${p.phase} ${formatMs(p.elapsedMs)} ${p.completed} answers ${Math.round(p.rps)}/s p99 ${p.p99Ms.toFixed(1)}ms errors ${p.errors + p.unexpectedStatus}`,
+      }
+    }
+    case 'level':
+      return { live: `level ${e.index + 1}/${e.total}: ${groupDigits(e.level)} events` }
+    case 'events': {
+      const c = e.change
+      const how = c.added
+        ? `+${groupDigits(c.added)}`
+        : c.removed
+          ? `-${groupDigits(c.removed)}`
+          : 'unchanged'
+      return {
+        keep: `level ${groupDigits(e.level)}: ${groupDigits(c.before)} -> ${groupDigits(c.after)} events (${how}, ${formatMs(c.durationMs)})`,
+      }
+    }
+    case 'point': {
+      const p = e.point
+      const vs =
+        e.index === 0 ? '' : `, ${fmtChange(((p.rps - e.first.rps) / (e.first.rps || 1)) * 100)} rps vs first`
+      return {
+        keep: `  ${groupDigits(p.revocationEvents)} events: ${fmtRps(p.rps)} rps, p50 ${fmtMs(p.latencyMs.p50)} ms, p99 ${fmtMs(p.latencyMs.p99)} ms, ${p.errors} errors${vs}`,
+      }
+    }
+    case 'stopped':
+      return undefined
+  }
 }

@@ -1,6 +1,9 @@
 import { Flags } from '@oclif/core'
-import { OPEN_MODEL_DEFAULT_CONNECTIONS, type ValidateBenchSettings } from '../bench/validate.js'
+import { parseLevels } from '../bench/levels.js'
+import type { TokenSource } from '../bench/token-pool.js'
+import type { ValidateBenchSettings } from '../bench/validate.js'
 import { UsageError } from '../errors.js'
+import { OPEN_MODEL_DEFAULT_CONNECTIONS } from '../load/engine.js'
 import { checkConcurrency } from '../load/limits.js'
 import { durationFlag, durationOrZeroFlag, MAX_DURATION_MS, parseDuration } from './flags.js'
 
@@ -123,14 +126,6 @@ export interface BenchValidateFlagValues {
   hgrm?: string
 }
 
-/** Where the tokens come from. */
-export interface TokenSource {
-  /** pool file to read (or, with `count`, to write) */
-  file?: string
-  /** issue this many fresh tokens first */
-  count?: number
-}
-
 const DEFAULT_DURATION_MS = 10_000
 
 function ms(v: number | string | undefined, name: string): number | undefined {
@@ -220,13 +215,26 @@ export function validateSettingsFromFlags(f: BenchValidateFlagValues): ValidateB
   }
 }
 
-/** Where the tokens come from; one of --tokens and --token-count is required. */
-export function tokenSourceFromFlags(f: BenchValidateFlagValues): TokenSource {
-  const count = positiveInt(f['token-count'], 'token-count')
+/**
+ * Where the tokens come from; one of --tokens and --token-count is required, unless `defaultCount` fresh
+ * tokens stand in for both.
+ */
+export function tokenSourceFromFlags(f: BenchValidateFlagValues, defaultCount?: number): TokenSource {
+  const count = positiveInt(f['token-count'] ?? (f.tokens ? undefined : defaultCount), 'token-count')
   if (!f.tokens && count === undefined) {
     throw new UsageError('no tokens to validate: give --tokens POOL.jsonl or --token-count N', {
       hint: 'create a pool with `idtool tokens issue --count 100 --out pool.jsonl`, or let bench validate issue one with --token-count 100.',
     })
   }
   return { file: f.tokens, count }
+}
+
+/** The levels of --revocations (required, on the command line or in the scenario settings). */
+export function levelsFromFlag(revocations: string | undefined): number[] {
+  if (!revocations) {
+    throw new UsageError('missing --revocations (e.g. --revocations 0,1000,10k)', {
+      hint: 'give the revocation event levels on the command line or in the scenario settings.',
+    })
+  }
+  return parseLevels(revocations)
 }

@@ -21,7 +21,7 @@ import {
   type TokenSession,
 } from './caller.js'
 import type { IssuedToken, Scope } from './client.js'
-import { PoolWriter } from './pool.js'
+import { type PoolEntry, PoolWriter } from './pool.js'
 import { type BulkProgress, etaMs, perSec, throttle } from './progress.js'
 import { TokenWire } from './wire.js'
 
@@ -85,8 +85,10 @@ export interface BulkCommonOptions {
 
 export interface IssueTokensOptions extends BulkCommonOptions {
   count: number
-  /** Pool file to append to (created 0600). */
-  out: string
+  /** Pool file to append to (created 0600); none: the tokens go to `onToken` only. */
+  out?: string
+  /** Called with each token issued (after it is written to `out`), e.g. to keep the pool in memory. */
+  onToken?: (entry: PoolEntry) => void
   /** `token` (default): authenticate once, then the token method, 20-30x faster; `credential`: every token. */
   method?: IssueMethod
   /** Project name to scope the tokens to (default: the session's scope). */
@@ -261,7 +263,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
   const { method, note } = effectiveIssueMethod(session, opts.method)
   const concurrency = Math.max(1, opts.concurrency ?? 4)
   const scope = issueScope(session, opts.project)
-  const file = resolve(opts.out)
+  const file = opts.out === undefined ? undefined : resolve(opts.out)
   const tally = new BulkTally(opts.maxConsecutiveFailures ?? 50)
   const { auth, ctx } = bulkCallContext(opts, tally, clock)
   const wire = wireFor(session, opts.requestTimeoutMs, concurrency)
@@ -299,8 +301,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
   const issueIndex = async (i: number, first: boolean) => {
     try {
       const { value: t } = await issueOne(ctx, session, method, scope, wire)
-      pool ??= new PoolWriter(file)
-      pool.append({
+      const entry: PoolEntry = {
         token: t.token,
         auditId: t.auditId,
         issuedAt: t.issuedAt,
@@ -308,7 +309,12 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
         user: t.user?.name,
         project: t.project?.name,
         state: 'valid',
-      })
+      }
+      if (file) {
+        pool ??= new PoolWriter(file)
+        pool.append(entry)
+      }
+      opts.onToken?.(entry)
       tally.issued++
       tally.ok()
     } catch (err) {
@@ -335,7 +341,9 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
     wire?.close()
   }
   if (!fatal && tally.tripped) {
-    fatal = tally.trippedError(`the tokens issued so far are in ${file}; fix the cause and run again.`)
+    fatal = tally.trippedError(
+      `${file ? `the tokens issued so far are in ${file}; ` : ''}fix the cause and run again.`,
+    )
   }
   if (fatal) throw fatal
   const durationMs = Math.round(clock.now() - t0)
@@ -347,7 +355,7 @@ export async function issueTokens(opts: IssueTokensOptions): Promise<TokensIssue
     failed: tally.failed,
     durationMs,
     ratePerSec: perSec(tally.issued, durationMs),
-    file,
+    file: file ?? '',
     method,
     ...(note ? { methodNote: note } : {}),
     caller: session.callerKind ?? 'password',

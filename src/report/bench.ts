@@ -1,6 +1,4 @@
 import Table from 'cli-table3'
-import type { ValidateProgress } from '../bench/validate.js'
-import { formatMs } from '../cli/progress.js'
 import type { BenchValidateResult, Percentiles } from '../results/types.js'
 import { msCell as ms, ratioPct } from './format.js'
 
@@ -118,23 +116,4 @@ export function renderBenchValidateTable(r: BenchValidateResult): string {
     out.push(bt.toString())
   }
   return out.join('\n')
-}
-
-/** One live progress line of a validation run (pure). */
-export function renderValidateProgress(p: ValidateProgress): string {
-  const planned = p.plannedMs
-    ? `/${formatMs(p.plannedMs)}`
-    : p.plannedRequests
-      ? ` (${p.plannedRequests} planned)`
-      : ''
-  return [
-    `${p.phase} ${formatMs(p.elapsedMs)}${planned}`,
-    `${p.completed} answers`,
-    `${Math.round(p.rps)}/s`,
-    `p50 ${p.p50Ms.toFixed(2)}ms p99 ${p.p99Ms.toFixed(2)}ms`,
-    `errors ${p.errors}`,
-    `unexpected ${p.unexpectedStatus}`,
-    `late ${p.late}`,
-    `in flight ${p.inFlight}`,
-  ].join('  ')
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { type LevelChange, runSweep, type SweepEvent, SweepFailed } from '../../src/bench/sweep.js'
+import { runSweep, type SweepEvent, SweepFailed } from '../../src/bench/sweep.js'
+import type { LevelChange } from '../../src/bench/sweep-drivers.js'
 import { HttpError } from '../../src/errors.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
-import { benchResult } from '../report/fixtures.js'
+import { benchResult } from '../fixtures/results.js'
 
 /** A driver over a simulated event count: validation slows down linearly with the events. */
 function simulated(

@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { prepareValidateTokens } from '../../src/bench/token-pool.js'
@@ -76,7 +76,9 @@ afterAll(async () => {
 })
 
 describe('prepareValidateTokens', () => {
-  it('issues N tokens with bounded concurrency into a temporary 0600 pool, removed by cleanup()', async () => {
+  it('issues N tokens with bounded concurrency and keeps them in memory: no file anywhere', async () => {
+    const temps = () => readdirSync(tmpdir()).filter((f) => f.startsWith('idtool-bench-validate-')).length
+    const tempsBefore = temps()
     const progress: number[] = []
     const p = await prepareValidateTokens(
       session,
@@ -87,24 +89,19 @@ describe('prepareValidateTokens', () => {
     expect(new Set(p.tokens.map((t) => t.token)).size).toBe(30)
     expect(p.tokens.every((t) => t.state === 'valid')).toBe(true)
     expect(p.issued).toBe(30)
-    expect(p.temporary).toBe(true)
+    expect(p.file).toBeUndefined()
     expect(maxActive).toBeLessThanOrEqual(4)
     expect(progress.at(-1)).toBe(30)
-    expect(statSync(p.file).mode & 0o777).toBe(0o600)
-    const lines = readFileSync(p.file, 'utf8').trim().split('\n')
-    expect(lines.length).toBe(30)
-    expect(JSON.parse(lines[0]!)).toMatchObject({ state: 'valid', user: 'admin', project: 'admin' })
-    p.cleanup()
-    expect(existsSync(p.file)).toBe(false)
-    expect(existsSync(dirname(p.file))).toBe(false)
+    expect(temps()).toBe(tempsBefore)
   })
 
-  it('issues into a named file and keeps it', async () => {
+  it('issues into a named file, keeps it (0600) and returns the same tokens', async () => {
     const file = join(dir, 'fresh.jsonl')
     const p = await prepareValidateTokens(session, { count: 3, file })
-    p.cleanup()
-    expect(p.temporary).toBe(false)
-    expect(readFileSync(file, 'utf8').trim().split('\n').length).toBe(3)
+    expect(p.file).toBe(file)
+    const lines = readFileSync(file, 'utf8').trim().split('\n')
+    expect(lines.map((l) => JSON.parse(l).token)).toEqual(p.tokens.map((t) => t.token))
+    expect(JSON.parse(lines[0]!)).toMatchObject({ state: 'valid', user: 'admin', project: 'admin' })
     expect(statSync(file).mode & 0o777).toBe(0o600)
   })
 

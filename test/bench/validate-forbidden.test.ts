@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FORBIDDEN_PROBE, runValidateBench, type ValidateBenchOptions } from '../../src/bench/validate.js'
+import { runValidateBench, type ValidateBenchOptions } from '../../src/bench/validate.js'
 import { IdtoolError } from '../../src/errors.js'
 import { ForbiddenWatch } from '../../src/keystone/policy.js'
+import { FORBIDDEN_PROBE } from '../../src/keystone/validation.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 // Issue 12 item 14: a caller the policy does not allow gets 403 for every validation. The run stops after

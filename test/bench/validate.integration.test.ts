@@ -4,8 +4,9 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { prepareValidateTokens } from '../../src/bench/token-pool.js'
-import { runValidateBench, type ValidateBenchOptions, type ValidateToken } from '../../src/bench/validate.js'
+import { runValidateBench, type ValidateBenchOptions } from '../../src/bench/validate.js'
 import { type KeystoneSession, openSession } from '../../src/keystone/session.js'
+import type { ValidateToken } from '../../src/keystone/validation.js'
 import { labStatus } from '../../src/lab/status.js'
 import { resolveAuthOrLab } from '../../src/lab/target.js'
 import { decodeHistogram } from '../../src/metrics/histogram.js'
@@ -20,7 +21,6 @@ let session: KeystoneSession
 let workers: WorkerStatus[]
 let url: string
 const dir = mkdtempSync(join(tmpdir(), 'idtool-bench-it-'))
-const pools: Array<() => void> = []
 
 beforeAll(async () => {
   const status = await labStatus(LAB_DIR)
@@ -31,15 +31,12 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  for (const cleanup of pools) cleanup()
   await session?.close()
   rmSync(dir, { recursive: true, force: true })
 })
 
 async function freshTokens(count: number): Promise<ValidateToken[]> {
-  const p = await prepareValidateTokens(session, { count })
-  pools.push(p.cleanup)
-  return p.tokens
+  return (await prepareValidateTokens(session, { count })).tokens
 }
 
 function options(tokens: ValidateToken[], over: Partial<ValidateBenchOptions>): ValidateBenchOptions {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runValidateBench, type ValidateBenchOptions, validationUrl } from '../../src/bench/validate.js'
+import { runValidateBench, type ValidateBenchOptions } from '../../src/bench/validate.js'
+import { validationUrl } from '../../src/keystone/validation.js'
 import { decodeHistogram } from '../../src/metrics/histogram.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
 import { startServer, type TestServer } from '../helpers/server.js'

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   benchValidateFlags,
+  levelsFromFlag,
   tokenSourceFromFlags,
   validateSettingsFromFlags,
 } from '../../src/cli/validate-flags.js'
@@ -94,5 +95,18 @@ describe('tokenSourceFromFlags', () => {
       file: 'new.jsonl',
       count: 5,
     })
+  })
+
+  it('a default count stands in for both (bench sweep), never beside a pool file', () => {
+    expect(tokenSourceFromFlags({}, 100)).toEqual({ file: undefined, count: 100 })
+    expect(tokenSourceFromFlags({ tokens: 'p.jsonl' }, 100)).toEqual({ file: 'p.jsonl', count: undefined })
+    expect(tokenSourceFromFlags({ 'token-count': 5 }, 100)).toEqual({ file: undefined, count: 5 })
+  })
+})
+
+describe('levelsFromFlag', () => {
+  it('--revocations is required, and parsed as levels', () => {
+    expect(() => levelsFromFlag(undefined)).toThrow(/missing --revocations/)
+    expect(levelsFromFlag('10k,0,1000')).toEqual([0, 1000, 10_000])
   })
 })

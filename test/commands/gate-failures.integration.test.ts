@@ -17,14 +17,12 @@ import { LAB_ENV } from '../integration/lab-env.js'
 // thresholds pass. Bounded: 120 requests at concurrency 4.
 
 let session: KeystoneSession
-const cleanups: Array<() => void> = []
 const dir = mkdtempSync(join(tmpdir(), 'idtool-failures-it-'))
 
 beforeAll(async () => {
   session = await openSession(resolveAuthOrLab({ flags: {}, env: { ...process.env, ...LAB_ENV } }))
 })
 afterAll(async () => {
-  for (const c of cleanups) c()
   await session?.close()
   rmSync(dir, { recursive: true, force: true })
 })
@@ -32,7 +30,6 @@ afterAll(async () => {
 describe('a run where half the answers are unexpected, on the lab', () => {
   it('reports them apart and the default gate check fails it (exit 3)', async () => {
     const p = await prepareValidateTokens(session, { count: 4 })
-    cleanups.push(p.cleanup)
     // garbage subject tokens, said to be valid: Keystone answers 404, unexpected
     const garbage = Array.from({ length: 4 }, (_, i) => ({ token: `gAAAAABnot-a-fernet-token-${i}` }))
     const r = await runValidateBench({

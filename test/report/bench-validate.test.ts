@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { renderBenchValidateTable, renderValidateProgress } from '../../src/report/bench.js'
+import { renderBenchValidateTable } from '../../src/report/bench.js'
 import type { BenchValidateResult, Percentiles } from '../../src/results/types.js'
 
 const pct = (p50: number): Percentiles => ({
@@ -109,34 +109,5 @@ describe('renderBenchValidateTable', () => {
     const text = renderBenchValidateTable(result({ interrupted: true, errors: {}, statusCodes: {} }))
     expect(text).toContain('INTERRUPTED: partial result')
     expect(text).toMatch(/errors\s*│\s*-/)
-  })
-})
-
-describe('renderValidateProgress', () => {
-  it('one line with phase, time, counts, rate, percentiles, errors, late sends and in-flight', () => {
-    const base = {
-      phase: 'measure' as const,
-      elapsedMs: 3200,
-      plannedMs: 10_000,
-      plannedRequests: null,
-      issued: 1240,
-      completed: 1234,
-      inFlight: 6,
-      late: 2,
-      ok: 1230,
-      errors: 1,
-      unexpectedStatus: 3,
-      rps: 385.4,
-      p50Ms: 9.123,
-      p99Ms: 12.3,
-    }
-    const line = renderValidateProgress(base)
-    expect(line).toBe(
-      'measure 3.2s/10.0s  1234 answers  385/s  p50 9.12ms p99 12.30ms  errors 1  unexpected 3  late 2  in flight 6',
-    )
-    expect(line).not.toContain('\n')
-    expect(renderValidateProgress({ ...base, plannedMs: null, plannedRequests: 4000 })).toMatch(
-      /^measure 3\.2s \(4000 planned\)/,
-    )
   })
 })

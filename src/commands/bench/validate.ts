@@ -1,18 +1,15 @@
-import { prepareValidateTokens } from '../../bench/token-pool.js'
-import { runValidateBench, validationUrl } from '../../bench/validate.js'
+import { benchValidate } from '../../bench/validate.js'
 import { BaseCommand } from '../../cli/base-command.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
-import { formatMs } from '../../cli/progress.js'
+import { showEvents, validateEventLine } from '../../cli/progress.js'
 import {
   benchValidateFlags,
   tokenSourceFromFlags,
   validateSettingsFromFlags,
 } from '../../cli/validate-flags.js'
 import { ExitCode } from '../../exit-codes.js'
-import { openSession } from '../../keystone/session.js'
-import { resolveAuthOrLab } from '../../lab/target.js'
 import { decodeHistogram, toHgrm } from '../../metrics/histogram.js'
-import { renderBenchValidateTable, renderValidateProgress } from '../../report/bench.js'
+import { renderBenchValidateTable } from '../../report/bench.js'
 import type { BenchValidateResult } from '../../results/types.js'
 import { applyScenarioFlag } from '../../scenario/index.js'
 
@@ -68,46 +65,19 @@ export default class BenchValidate extends BaseCommand {
       ['--hgrm', flags.hgrm],
     ])
     const signal = this.interruptSignal()
-    const auth = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
-    const session = await openSession(auth, {
-      warn: (m) => this.warnLine(m),
-      timeoutMs: settings.timeoutMs,
-      backendHeader: settings.backendHeader,
-      connections: 8,
-    })
     const progress = this.progress()
-    let cleanup = () => {}
-    try {
-      const t0 = Date.now()
-      const prepared = await prepareValidateTokens(session, source, {
-        signal,
-        onProgress: (n, total) => progress.update(`issuing tokens ${n}/${total}`),
-      })
-      cleanup = prepared.cleanup
-      progress.done()
-      if (prepared.issued > 0) {
-        this.info(
-          `issued ${prepared.issued} tokens in ${formatMs(Date.now() - t0)}${prepared.temporary ? '' : ` into ${prepared.file}`}`,
-        )
-      }
-      const url = validationUrl(session.client.base)
-      const result = await runValidateBench(
-        { ...settings, url, callerToken: session.caller.token, tokens: prepared.tokens },
-        { tls: session.tls, signal, onProgress: (p) => progress.update(renderValidateProgress(p)) },
-      )
-      progress.done()
-      this.saveRunOutputs([
-        { path: flags.out, content: () => `${JSON.stringify(result, null, 2)}\n` },
-        { path: flags.hgrm, content: () => toHgrm(decodeHistogram(result.histogram)) },
-      ])
-      if (!this.jsonEnabled()) this.log(renderBenchValidateTable(result))
-      if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
-      else if (result.requests.ok < result.requests.total) this.setExitCode(ExitCode.Partial)
-      return result
-    } finally {
-      progress.done()
-      cleanup()
-      await session.close()
-    }
+    const warn = (m: string) => this.warnLine(m)
+    const result = await benchValidate(
+      { settings, source, auth: { flags: osFlagInputs(flags), env: process.env }, signal },
+      { warn, onEvent: showEvents(validateEventLine, { progress, warn, info: (m) => this.info(m) }) },
+    ).finally(() => progress.done())
+    this.saveRunOutputs([
+      { path: flags.out, content: () => `${JSON.stringify(result, null, 2)}\n` },
+      { path: flags.hgrm, content: () => toHgrm(decodeHistogram(result.histogram)) },
+    ])
+    if (!this.jsonEnabled()) this.log(renderBenchValidateTable(result))
+    if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
+    else if (result.requests.ok < result.requests.total) this.setExitCode(ExitCode.Partial)
+    return result
   }
 }
