@@ -161,6 +161,10 @@ function gate(r: GateResult): string[] {
   ]
 }
 
+/**
+ * One result as a Markdown section (GitHub / GitLab flavour): `report --format markdown`, and the gate's
+ * merge-request comment (`gate --markdown`, `run --markdown`) through `renderMarkdownFile`.
+ */
 export function renderMarkdown(result: AnyResult, opts: { title?: string } = {}): string {
   let body: string[]
   switch (result.kind) {
@@ -185,3 +189,7 @@ export function renderMarkdown(result: AnyResult, opts: { title?: string } = {})
   }
   return [`## ${cell(opts.title ?? RESULT_TITLES[result.kind])}`, ...body].join('\n\n')
 }
+
+/** One result as a Markdown file: `renderMarkdown` ending with a newline. */
+export const renderMarkdownFile = (result: AnyResult, opts: { title?: string } = {}) =>
+  `${renderMarkdown(result, opts)}\n`

@@ -50,7 +50,7 @@ describe('idtool gate', () => {
     execFileSync('xmllint', ['--noout', '--schema', '/work/shared/schemas/junit-10.xsd', junit], {
       stdio: 'pipe',
     })
-    expect(readFileSync(md, 'utf8')).toMatch(/❌ failed \(1 of 3 checks\)/)
+    expect(readFileSync(md, 'utf8')).toMatch(/^## idtool gate\n\nGate: \*\*FAILED\*\* \(1 input\)/)
   })
 
   it('exits 0 when every check passes and prints the typed result with --json', async () => {

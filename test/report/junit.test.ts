@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { renderGate } from '../../src/report/gate.js'
-import { renderGateMarkdown } from '../../src/report/gate-markdown.js'
 import { renderJunit, xmlEscape } from '../../src/report/junit.js'
+import { renderMarkdownFile } from '../../src/report/markdown.js'
 import type { GateResult } from '../../src/results/types.js'
 
 const XSD = '/work/shared/schemas/junit-10.xsd'
@@ -96,15 +96,17 @@ describe('JUnit XML', () => {
 })
 
 describe('Markdown and table', () => {
-  it('summarises for a merge-request comment', () => {
-    const md = renderGateMarkdown(result, { title: 'idtool gate' })
-    expect(md).toMatch(/^### idtool gate: ❌ failed \(2 of 4 checks\)/)
-    expect(md).toContain('| ❌ | `p99 < 1ms` | 12.5ms | < 1ms |  |')
-    expect(md).toContain('| ❌ | `rps` | 200 | 150 | -25% | regression |')
+  it('summarises for a merge-request comment: the Markdown `report --format markdown` prints', () => {
+    const md = renderMarkdownFile(result, { title: 'idtool gate' })
+    expect(md).toMatch(/^## idtool gate\n\nGate: \*\*FAILED\*\* \(1 input, baselines: base.json\)\n/)
+    expect(md).toContain('| p99 < 1ms | threshold | p99 | 12.5 | < 1ms | - | - | FAIL |')
+    expect(md).toContain(
+      '| rps vs baseline | regression | rps | 150 | change >= -10% beyond noise | 200 | -25% |',
+    )
     expect(md).toContain('weird <chars> & "quotes" \\| pipes')
-    expect(md).toContain('Baseline: `base.json`')
-    expect(renderGateMarkdown({ ...result, passed: true, checks: [result.checks[1]!] })).toMatch(
-      /✅ passed \(1 checks\)/,
+    expect(md.endsWith('\n')).toBe(true)
+    expect(renderMarkdownFile({ ...result, passed: true, checks: [result.checks[1]!] })).toMatch(
+      /^## Gate\n\nGate: \*\*passed\*\*/,
     )
   })
 
