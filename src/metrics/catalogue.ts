@@ -323,6 +323,18 @@ function matchPattern(path: string[], segs: string[]): string | null | false {
   return param
 }
 
+const compiled = (
+  kind: string,
+  metric: string,
+  resolve: (result: unknown) => LabelledValue[],
+): CompiledMetric => ({
+  metric,
+  kind,
+  dimension: metricDimension(metric),
+  higherIsBetter: higherIsBetter(metric),
+  resolve,
+})
+
 function compileFromPatterns(kind: string, metric: string, patterns: Pattern<unknown>[]): CompiledMetric {
   const segs = metric.split('.')
   for (const pat of patterns) {
@@ -333,20 +345,14 @@ function compileFromPatterns(kind: string, metric: string, patterns: Pattern<unk
         hint: `known metrics for ${kind}: ${knownMetrics(kind).join(', ')}`,
       })
     const implicitAll = pat.implicitAll
-    return {
-      metric,
-      kind,
-      dimension: metricDimension(metric),
-      higherIsBetter: higherIsBetter(metric),
-      resolve(result: unknown): LabelledValue[] {
-        if (m === '*' || implicitAll) {
-          const keys = pat.keys?.(result) ?? []
-          const prefix = implicitAll ?? pat.path
-          return keys.map((k) => ({ label: prefix.replace('{}', k), value: pat.get(result, k) }))
-        }
-        return [{ label: metric, value: pat.get(result, m ?? '') }]
-      },
-    }
+    return compiled(kind, metric, (result) => {
+      if (m === '*' || implicitAll) {
+        const keys = pat.keys?.(result) ?? []
+        const prefix = implicitAll ?? pat.path
+        return keys.map((k) => ({ label: prefix.replace('{}', k), value: pat.get(result, k) }))
+      }
+      return [{ label: metric, value: pat.get(result, m ?? '') }]
+    })
   }
   throw new UnknownMetricError(metric, kind, knownMetrics(kind))
 }
@@ -368,21 +374,15 @@ function walk(value: unknown, segs: string[], label: string[]): Array<{ label: s
 /** Metrics of kinds without a catalogue (revoke-bulk, tokens.issue): any dotted path to a number or boolean. */
 function compileGeneric(kind: string, metric: string): CompiledMetric {
   const segs = metric.split('.')
-  return {
-    metric,
-    kind,
-    dimension: metricDimension(metric),
-    higherIsBetter: higherIsBetter(metric),
-    resolve(result: unknown): LabelledValue[] {
-      return walk(result, segs, []).map(({ label, value }) => {
-        if (value === undefined)
-          throw new UnknownMetricError(metric, kind, ['any numeric or boolean field of the result'])
-        const v =
-          typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string' ? value : null
-        return { label, value: v }
-      })
-    },
-  }
+  return compiled(kind, metric, (result) =>
+    walk(result, segs, []).map(({ label, value }) => {
+      if (value === undefined)
+        throw new UnknownMetricError(metric, kind, ['any numeric or boolean field of the result'])
+      const v =
+        typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string' ? value : null
+      return { label, value: v }
+    }),
+  )
 }
 
 /** Compile a metric name for a result kind; throws UnknownMetricError (exit 2) for unknown names. */

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
 import { UsageError } from '../errors.js'
 import { compileMetric } from '../metrics/catalogue.js'
 import { parseThreshold, type Threshold, ThresholdSyntaxError } from '../metrics/thresholds.js'
+import { readInputFile } from '../results/files.js'
 
 /**
  * Scenario files: YAML naming a command, its settings (the command's flag names) and thresholds.
@@ -324,18 +324,7 @@ export function parseScenario(text: string, file: string): Scenario {
 
 /** Read and parse a scenario file (missing file: exit 2). */
 export function loadScenario(file: string): Scenario {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new UsageError(
-      `cannot read scenario ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-      {
-        hint: 'shipped scenarios are in the scenarios/ directory of idtool.',
-      },
-    )
-  }
+  const text = readInputFile(file, 'scenario', 'shipped scenarios are in the scenarios/ directory of idtool.')
   return parseScenario(text, file)
 }
 
