@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { GateResult } from '../../src/results/types.js'
-import { benchResultFrom, latencies } from '../fixtures/results.js'
+import { benchResultFrom, latencies, leakResult } from '../fixtures/results.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { leakResult } from '../report/fixtures.js'
 
 // Runs the built CLI: `npm run build` first.
 const dir = mkdtempSync(join(tmpdir(), 'idtool-gate-'))

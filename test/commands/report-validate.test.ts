@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { parseJson, runCli } from '../helpers/cli.js'
 import {
   benchResult,
   gateResult,
@@ -10,7 +9,8 @@ import {
   revokeResult,
   sweepResult,
   tokensResult,
-} from '../report/fixtures.js'
+} from '../fixtures/results.js'
+import { parseJson, runCli } from '../helpers/cli.js'
 
 // Runs the built CLI: `npx tsc -p tsconfig.build.json` first. Issue 12 item 10: a result of a known kind
 // with a missing field is refused on load (exit 2, file and field), never a crash or `undefined` cells.

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { decodeHistogram } from '../../src/metrics/histogram.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
+import { benchResult, leakResult, sweepResult } from '../fixtures/results.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { benchResult, leakResult, sweepResult } from '../report/fixtures.js'
 
 // runs the built CLI: `npm run build` first
 const dir = mkdtempSync(join(tmpdir(), 'idtool-report-cli-'))

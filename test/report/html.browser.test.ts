@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { renderHtml } from '../../src/report/html.js'
-import { benchResult, gateResult, leakResult, revokeResult, sweepResult } from './fixtures.js'
+import { benchResult, gateResult, leakResult, revokeResult, sweepResult } from '../fixtures/results.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url))

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { mergeBenchResults } from '../../src/metrics/gate.js'
 import { decodeHistogram, encodeHistogram, summarizeMs } from '../../src/metrics/histogram.js'
-import { histogramOf, latencies } from '../fixtures/results.js'
-import { benchResult } from './fixtures.js'
+import { benchResult, histogramOf, latencies } from '../fixtures/results.js'
 
 describe('report merge: bench validate results', () => {
   const a = benchResult({ seed: 1, n: 3000, base: 8 })

@@ -18,7 +18,14 @@ import type {
   RevokeBulkResult,
   TokensIssueResult,
 } from '../../src/results/types.js'
-import { benchResult, gateResult, leakResult, revokeResult, sweepResult, tokensResult } from './fixtures.js'
+import {
+  benchResult,
+  gateResult,
+  leakResult,
+  revokeResult,
+  sweepResult,
+  tokensResult,
+} from '../fixtures/results.js'
 
 const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url))
 const UPDATE = process.env.UPDATE_GOLDEN === '1'

@@ -3,7 +3,7 @@ import { fmtChange, fmtMs } from '../../src/report/format.js'
 import { bar, renderSweepChart, renderSweepTable } from '../../src/report/sweep.js'
 import { sweepRows } from '../../src/report/table-data.js'
 import type { BenchSweepResult } from '../../src/results/types.js'
-import { sweepResult } from './fixtures.js'
+import { sweepResult } from '../fixtures/results.js'
 
 describe('sweep table and terminal chart', () => {
   const r = sweepResult({ label: 'sqlite' })

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { renderRevokeBulk, renderTokensIssue } from '../../src/report/tokens.js'
 import type { RevokeBulkResult, TokensIssueResult } from '../../src/results/types.js'
-import { revokeResult, tokensResult } from './fixtures.js'
+import { revokeResult, tokensResult } from '../fixtures/results.js'
 
 // The live run and `idtool report` print the same function of the result: every figure is in it.
 describe('bulk summaries are a function of the result alone', () => {

@@ -4,15 +4,16 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { checkResult, loadResult, parseResult, RESULT_KINDS } from '../../src/results/load.js'
 import type { AnyResult } from '../../src/results/types.js'
-import { benchResultFrom as gateBench, latencies } from '../fixtures/results.js'
 import {
   benchResult,
+  benchResultFrom as gateBench,
   gateResult,
+  latencies,
   leakResult,
   revokeResult,
   sweepResult,
   tokensResult,
-} from '../report/fixtures.js'
+} from '../fixtures/results.js'
 
 const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T
 
