@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import Ajv from 'ajv'
 import { describe, expect, it } from 'vitest'
 import { RESULT_KINDS, RESULT_SCHEMAS, resultVersion } from '../../src/results/load.js'
 
@@ -29,6 +30,11 @@ describe('result schemas', () => {
     const r = spawnSync(process.execPath, ['scripts/schemas.mjs', '--check'], { cwd: root, encoding: 'utf8' })
     expect(r.status, r.stderr).toBe(0)
   }, 60_000)
+
+  it('are valid draft-07 schemas (the loader does not check them, for speed)', () => {
+    const ajv = new Ajv.default({ strict: false })
+    for (const kind of RESULT_KINDS) expect(ajv.validateSchema(RESULT_SCHEMAS[kind]), kind).toBe(true)
+  })
 
   it('change shape only with a version bump', () => {
     const recorded = JSON.parse(readFileSync(`${root}${SNAPSHOT}`, 'utf8')) as Record<
