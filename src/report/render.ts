@@ -10,7 +10,7 @@ import type {
 import { renderBenchValidateTable } from './bench.js'
 import { groupDigits } from './format.js'
 import { renderGate } from './gate.js'
-import { renderHtml } from './html.js'
+import { renderHtml } from './html/page.js'
 import { renderLeakTable } from './leak.js'
 import { renderMarkdown } from './markdown.js'
 import { renderSweepChart, renderSweepTable } from './sweep.js'

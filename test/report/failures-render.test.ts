@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { renderBenchValidateTable } from '../../src/report/bench.js'
-import { renderHtml } from '../../src/report/html.js'
+import { renderHtml } from '../../src/report/html/page.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
 import { benchResultFrom, latencies } from '../fixtures/results.js'

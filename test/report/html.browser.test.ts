@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renderHtml } from '../../src/report/html.js'
+import { renderHtml } from '../../src/report/html/page.js'
 import { benchResult, gateResult, leakResult, revokeResult, sweepResult } from '../fixtures/results.js'
 
 const CHROMIUM = '/usr/bin/chromium'

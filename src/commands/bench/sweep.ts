@@ -12,7 +12,7 @@ import {
   validateSettingsFromFlags,
 } from '../../cli/validate-flags.js'
 import { ExitCode } from '../../exit-codes.js'
-import { renderHtml } from '../../report/html.js'
+import { renderHtml } from '../../report/html/page.js'
 import { renderSweepChart, renderSweepTable } from '../../report/sweep.js'
 import type { BenchSweepResult } from '../../results/types.js'
 import { applyScenarioFlag } from '../../scenario/index.js'
