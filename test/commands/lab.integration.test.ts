@@ -4,7 +4,7 @@ import { pidAlive } from '../../src/lab/proc.js'
 import type { SmokeResult } from '../../src/lab/smoke.js'
 import type { LabStatus } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { LAB, LAB_DIR, LAB_ENV } from './lab-env.js'
+import { LAB, LAB_DIR, LAB_ENV } from '../integration/lab-env.js'
 
 const env = { IDTOOL_LAB_DIR: LAB_DIR }
 

@@ -12,7 +12,7 @@ import type {
   TokensIssueResult,
 } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { LAB, LAB_ENV } from './lab-env.js'
+import { LAB, LAB_ENV } from '../integration/lab-env.js'
 
 // Issue 11 "Real clouds": the main paths of idtool against the real lab the way operators' clouds are set up:
 // TLS at the load balancer with a private CA (idtool-lab-https), a client certificate required
