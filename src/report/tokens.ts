@@ -45,6 +45,22 @@ function failureReasons(r: TokensIssueResult | RevokeBulkResult): Record<string,
   return counts
 }
 
+/**
+ * What both bulk summaries end with: the retries and caller/method rows, the file row, then the table, the
+ * method note and the failure reasons.
+ */
+function bulkSummary(
+  t: InstanceType<typeof Table>,
+  r: TokensIssueResult | RevokeBulkResult,
+  fileRow: string[],
+): string[] {
+  for (const row of [retriesRow(r), methodRow(r), fileRow]) if (row) t.push(row)
+  const lines = [t.toString()]
+  if (r.methodNote) lines.push(`Note: ${r.methodNote}.`)
+  lines.push(reasonsTable(failureReasons(r)).trimStart())
+  return lines
+}
+
 /** The `revoke-bulk` summary (pure: result in, text out): what the live run prints and `idtool report` shows. */
 export function renderRevokeBulk(r: RevokeBulkResult): string {
   const t = table()
@@ -61,14 +77,7 @@ export function renderRevokeBulk(r: RevokeBulkResult): string {
     ['revocation events', `${ev(r.revocationEventsBefore)} -> ${ev(r.revocationEventsAfter)}${delta}`],
     ['duration', fmtDuration(r.durationMs)],
   )
-  const retries = retriesRow(r)
-  if (retries) t.push(retries)
-  const m = methodRow(r)
-  if (m) t.push(m)
-  t.push(['ledger', r.ledger])
-  const lines = [t.toString()]
-  if (r.methodNote) lines.push(`Note: ${r.methodNote}.`)
-  lines.push(reasonsTable(failureReasons(r)).trimStart())
+  const lines = bulkSummary(t, r, ['ledger', r.ledger])
   if (r.interrupted) lines.push(`Interrupted: continue with --resume --ledger ${r.ledger}`)
   else if (r.failed) lines.push(`Some tokens failed: retry them with --resume --ledger ${r.ledger}`)
   return lines.filter(Boolean).join('\n')
@@ -82,14 +91,7 @@ export function renderTokensIssue(r: TokensIssueResult): string {
     ['failed', String(r.failed)],
     ['duration', fmtDuration(r.durationMs)],
   )
-  const retries = retriesRow(r)
-  if (retries) t.push(retries)
-  const m = methodRow(r)
-  if (m) t.push(m)
-  t.push(['pool (0600)', r.file])
-  const lines = [t.toString()]
-  if (r.methodNote) lines.push(`Note: ${r.methodNote}.`)
-  lines.push(reasonsTable(failureReasons(r)).trimStart())
+  const lines = bulkSummary(t, r, ['pool (0600)', r.file])
   if (r.interrupted) lines.push(`Interrupted: the ${r.issued} tokens issued are in ${r.file}`)
   return lines.filter(Boolean).join('\n')
 }
