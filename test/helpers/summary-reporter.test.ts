@@ -1,7 +1,14 @@
+import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import prereqs from './prereqs.json' with { type: 'json' }
 import { allowedSkips, closingLines, isAllowed, skipReason } from './summary-reporter.js'
 
 describe('the closing line of a test run', () => {
+  it('knows the prerequisites of test files that exist (a moved test keeps its reason)', () => {
+    const files = [...prereqs.programs.flatMap((p) => p.tests), ...prereqs.root.tests]
+    expect(files.filter((f) => !existsSync(f))).toEqual([])
+  })
+
   it('gives a skip the note of ctx.skip, else what its file needs and this machine lacks', () => {
     const none = () => false
     expect(skipReason('test/report/html.browser.test.ts', 'a note', none)).toBe('a note')
