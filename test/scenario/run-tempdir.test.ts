@@ -6,8 +6,9 @@ import { runCli } from '../helpers/cli.js'
 import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from '../keystone/fake-keystone.js'
 
 // Issue 12 item 17: `idtool run` without --out saved the result in a /tmp/idtool-run-* directory and left
-// it there after every run. TMPDIR points the CLI at a private temporary directory, so what it leaves
-// behind can be listed. The built CLI against a local stand-in Keystone on port 0.
+// it there after every run. Since issue 13 it judges the result in memory and makes no such directory.
+// TMPDIR points the CLI at a private temporary directory, so what it leaves behind can be listed. The
+// built CLI against a local stand-in Keystone on port 0.
 let fk: FakeKeystone
 const root = mkdtempSync(join(tmpdir(), 'idtool-run-tempdir-test-'))
 const scenario = join(root, 'five.yaml')
@@ -35,7 +36,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true })
 })
 
-describe('idtool run removes its temporary result directory (issue 12 item 17)', () => {
+describe('idtool run leaves no temporary result directory (issue 12 item 17)', () => {
   it('after a run that passes', async () => {
     const tmp = freshTmp('pass')
     const r = await runCli(['run', scenario], { env: env(tmp), timeoutMs: 60_000 })
