@@ -65,10 +65,5 @@ export const ratioPct = (ratio: number) => {
   return `${v === 0 || v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2)}%`
 }
 
-/** Bytes in B, KiB or MiB. */
-export const bytes = (b: number) => {
-  const a = Math.abs(b)
-  if (a >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(2)} MiB`
-  if (a >= 1024) return `${(b / 1024).toFixed(1)} KiB`
-  return `${Math.round(b)} B`
-}
+/** Bytes in B, KiB, MiB or GiB (the one byte format, metrics/units.ts's). */
+export { formatBytes as bytes } from '../metrics/units.js'

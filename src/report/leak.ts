@@ -1,7 +1,6 @@
 import Table from 'cli-table3'
-import { formatBytes } from '../metrics/units.js'
 import type { LeakSubject, PageLeakCheckResult } from '../results/types.js'
-import { msCell as ms } from './format.js'
+import { bytes as formatBytes, msCell as ms } from './format.js'
 
 const signed = (b: number) => (b > 0 ? `+${formatBytes(b)}` : formatBytes(b))
 
