@@ -37,6 +37,19 @@ const subject = (r: PageLeakCheckResult, pid: number | null, metric: string): Le
   return s
 }
 
+/** The command against the leaky LDAP proxy on `port`, bound as the lab's service account. */
+const viaProxy = (port: number) => [
+  ...cmd,
+  '--url',
+  `ldap://127.0.0.1:${port}`,
+  '--bind-dn',
+  LAB_BIND_DN,
+  '--password-file',
+  LAB.ldapBindPasswordFile,
+  '--base',
+  LAB_USERS_DN,
+]
+
 const explain = (r: CliResult) => `exit ${r.code}\n${r.stderr}`
 
 describe('idtool ldap page-leak-check on the lab', () => {
@@ -137,24 +150,7 @@ describe('idtool ldap page-leak-check on the lab', () => {
     ])
     stopLater.push(proxy)
     const r = await runCli(
-      [
-        ...cmd,
-        '--url',
-        `ldap://127.0.0.1:${proxy.port}`,
-        '--bind-dn',
-        LAB_BIND_DN,
-        '--password-file',
-        LAB.ldapBindPasswordFile,
-        '--base',
-        LAB_USERS_DN,
-        '--iterations',
-        '40',
-        '--warmup',
-        '10',
-        '--pid',
-        String(proxy.pid),
-        '--json',
-      ],
+      [...viaProxy(proxy.port), '--iterations', '40', '--warmup', '10', '--pid', String(proxy.pid), '--json'],
       { env: LAB_ENV, timeoutMs: 120_000 },
     )
     expect(r.code, explain(r)).toBe(5)
@@ -235,15 +231,7 @@ describe('idtool ldap page-leak-check on the lab', () => {
     try {
       const run = runCli(
         [
-          ...cmd,
-          '--url',
-          `ldap://127.0.0.1:${proxy.port}`,
-          '--bind-dn',
-          LAB_BIND_DN,
-          '--password-file',
-          LAB.ldapBindPasswordFile,
-          '--base',
-          LAB_USERS_DN,
+          ...viaProxy(proxy.port),
           '--iterations',
           '120',
           '--warmup',
