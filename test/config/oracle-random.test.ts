@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rng as mulberry32 } from '../fixtures/results.js'
 import type { OracleCase } from './oracle-cases.js'
 import { HAVE_CLIENT, OracleRun } from './oracle-runner.js'
 
@@ -12,17 +13,6 @@ import { HAVE_CLIENT, OracleRun } from './oracle-runner.js'
 const SEED = Number(process.env.IDTOOL_ORACLE_SEED ?? 20261130)
 const COUNT = 250
 const URL = 'http://127.0.0.1:5000/v3'
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const AUTH: Array<[string, string[]]> = [
   ['username', ['u', 'yes', '0123']],

@@ -13,17 +13,11 @@ import {
   welch,
 } from '../../src/metrics/stats.js'
 import { formatBytes, parseBytes } from '../../src/metrics/units.js'
+import { rng as mulberry32 } from '../fixtures/results.js'
 
-/** A small seeded PRNG (mulberry32) and a normal deviate, so "noisy" series are reproducible. */
+/** A seeded PRNG (mulberry32) and a normal deviate, so "noisy" series are reproducible. */
 function rng(seed: number) {
-  let a = seed >>> 0
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const uniform = mulberry32(seed)
   const normal = () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform())
   return { uniform, normal }
 }
