@@ -24,10 +24,10 @@ if (missing.length > 0 && root) {
 }
 const problems = []
 if (missing.length > 0) {
+  const lab = missingPackages([...BASE_REQUIREMENTS, ...MARIADB_REQUIREMENTS]).length > 0 ? ['the lab'] : []
   const files = [...new Set(registry.programs.filter((r) => !existsSync(r.program)).flatMap((r) => r.tests))]
   problems.push(
-    `missing Debian packages: ${missing.join(' ')}` +
-      (files.length ? ` (the lab, and ${files.join(', ')})` : ' (the lab of the integration tests)'),
+    `missing Debian packages: ${missing.join(' ')} (needed by ${[...lab, ...files].join(', ')})`,
     `install them with: sudo apt-get install -y --no-install-recommends ${missing.join(' ')}`,
   )
 }
