@@ -135,6 +135,10 @@ function scalarValue(node: unknown): SettingScalar | null | undefined {
   return undefined
 }
 
+/** An absent key, or one with no value (`settings:` alone). */
+const isEmpty = (node: unknown) =>
+  node === undefined || node === null || (isScalar(node) && node.value === null)
+
 /** Parse scenario text; throws ScenarioError listing every problem found. */
 export function parseScenario(text: string, file: string): Scenario {
   const lc = new LineCounter()
@@ -217,11 +221,7 @@ export function parseScenario(text: string, file: string): Scenario {
       message: 'missing: name the command to run, e.g. "command: bench validate"',
     })
 
-  if (
-    settingsNode !== undefined &&
-    settingsNode !== null &&
-    !(isScalar(settingsNode) && settingsNode.value === null)
-  ) {
+  if (!isEmpty(settingsNode)) {
     if (!isMap(settingsNode)) {
       issues.push({
         pos: posOf(settingsNode),
@@ -270,11 +270,7 @@ export function parseScenario(text: string, file: string): Scenario {
     }
   }
 
-  if (
-    thresholdsNode !== undefined &&
-    thresholdsNode !== null &&
-    !(isScalar(thresholdsNode) && thresholdsNode.value === null)
-  ) {
+  if (!isEmpty(thresholdsNode)) {
     if (!isSeq(thresholdsNode)) {
       issues.push({
         pos: posOf(thresholdsNode),
