@@ -11,7 +11,7 @@ import {
   type RegressionSpec,
   type Threshold,
 } from '../metrics/gate.js'
-import { parseResult } from '../results/load.js'
+import { parseResult, resultJson } from '../results/load.js'
 import type { AnyResult, GateResult } from '../results/types.js'
 import { type FlagSpecs, scenarioKind, settingsToArgv } from './flags.js'
 import { type Scenario, ScenarioError } from './loader.js'
@@ -172,7 +172,7 @@ export async function runScenario(plan: ScenarioPlan, opts: RunScenarioOptions):
     })
   }
   // the result as --out and --json carry it (JSON), checked as any saved result is
-  const text = `${JSON.stringify(returned, null, 2)}\n`
+  const text = resultJson(returned as AnyResult)
   const label = out ?? `${scenario.command} result (not kept)`
   if (out && !plan.commandSaves) opts.save(out, text)
   const result = parseResult(text, label, GATE_INPUT)
