@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { IdtoolError } from '../errors.js'
 import { LAB_HOST, LAB_PORTS, type LabPaths } from './layout.js'
 import { httpOk, httpsOk, ownedPid, portOpen, run, stopPid, waitFor } from './proc.js'
@@ -13,7 +14,52 @@ export const HAPROXY_MTLS_URL = `https://${LAB_HOST}:${LAB_PORTS.keystoneMtls}`
 /** haproxy answering 200 by itself over TLS (calibration target for https load). */
 export const CALIBRATION_TLS_URL = `https://${LAB_HOST}:${LAB_PORTS.calibrationTls}/`
 
-export function haproxyCfg(p: LabPaths, workers: number): string {
+/**
+ * Opt-in: more addresses for the Keystone frontend, e.g. the host side of a test network of load machines
+ * (`IDTOOL_LAB_HAPROXY_EXTRA_BIND=10.231.0.1 idtool lab up`). Requests through them are logged (source
+ * address, method, path, status, SHA-1 of X-Subject-Token) into an in-memory ring that the admin socket
+ * shows (readRequestLog). Unset: the lab listens on 127.0.0.1 only and logs nothing.
+ */
+export const EXTRA_BIND_ENV = 'IDTOOL_LAB_HAPROXY_EXTRA_BIND'
+
+/** The extra listen addresses named by EXTRA_BIND_ENV (comma or space separated IPv4 addresses). */
+export function extraBindFromEnv(env: Record<string, string | undefined> = process.env): string[] {
+  const raw = env[EXTRA_BIND_ENV]?.trim()
+  if (!raw) return []
+  const addrs = raw.split(/[\s,]+/).filter(Boolean)
+  for (const a of addrs) {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(a)) {
+      throw new IdtoolError(`${EXTRA_BIND_ENV}: not an IPv4 address: ${a}`, {
+        hint: 'name the addresses haproxy should also listen on, e.g. 10.231.0.1',
+      })
+    }
+  }
+  return addrs
+}
+
+/** The ring the extra frontend logs into (one line per request: `SRC METHOD PATH STATUS {sha1(token)}`). */
+const REQUEST_RING = 'requests'
+
+function extraFrontend(extraBind: string[]): string {
+  if (!extraBind.length) return ''
+  return `
+# opt-in (${EXTRA_BIND_ENV}): the Keystone frontend on more addresses, every request logged
+ring ${REQUEST_RING}
+    format raw
+    maxlen 512
+    size 8388608
+
+frontend keystone_extra
+${extraBind.map((a) => `    bind ${a}:${LAB_PORTS.keystone}`).join('\n')}
+    log ring@${REQUEST_RING} local0
+    http-request capture req.hdr(x-subject-token),sha1,hex len 40
+    log-format "%ci %HM %HP %ST %hr"
+    http-request set-header X-Forwarded-Proto http
+    default_backend keystone_workers
+`
+}
+
+export function haproxyCfg(p: LabPaths, workers: number, extraBind: string[] = extraBindFromEnv()): string {
   const servers = Array.from(
     { length: workers },
     (_, k) => `    server ks${k + 1} ${LAB_HOST}:${LAB_PORTS.workerBase + k} check inter 2s`,
@@ -67,12 +113,60 @@ listen stats
     bind ${LAB_HOST}:${LAB_PORTS.stats}
     stats enable
     stats uri /stats
-`
+${extraFrontend(extraBind)}`
 }
 
 export async function startHaproxy(p: LabPaths): Promise<void> {
   await run('/usr/sbin/haproxy', ['-D', '-f', p.haproxyCfg])
   await waitFor('haproxy', () => portOpen(LAB_HOST, LAB_PORTS.keystone), 10_000, `see ${p.haproxyCfg}`)
+}
+
+/** One request through an extra address (EXTRA_BIND_ENV), as the lab's haproxy logged it. */
+export interface LoggedRequest {
+  source: string
+  method: string
+  path: string
+  status: number
+  /** SHA-1 (hex, lower case) of the X-Subject-Token header; empty without one */
+  subjectTokenSha1: string
+}
+
+/** Parse the request ring's lines (`SRC METHOD PATH STATUS {SHA1}`); other lines are skipped. */
+export function parseRequestLog(text: string): LoggedRequest[] {
+  const out: LoggedRequest[] = []
+  for (const line of text.split('\n')) {
+    const m = /^(\S+) (\S+) (\S+) (\d+) \{([0-9A-Fa-f]*)\}$/.exec(line.trim())
+    if (!m) continue
+    const [, source = '', method = '', path = '', status = '', sha1 = ''] = m
+    out.push({ source, method, path, status: Number(status), subjectTokenSha1: sha1.toLowerCase() })
+  }
+  return out
+}
+
+/** The requests haproxy logged through the extra addresses so far (its admin socket, `show events`). */
+export function readRequestLog(p: LabPaths, timeoutMs = 5_000): Promise<LoggedRequest[]> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(p.haproxySock)
+    const chunks: Buffer[] = []
+    const timer = setTimeout(
+      () => sock.destroy(new Error(`haproxy admin socket: no answer in ${timeoutMs} ms`)),
+      timeoutMs,
+    )
+    sock.on('connect', () => sock.end(`show events ${REQUEST_RING}\n`))
+    sock.on('data', (c) => chunks.push(c))
+    sock.on('error', (err) => {
+      clearTimeout(timer)
+      reject(
+        new IdtoolError(`cannot read haproxy's request log: ${err.message}`, {
+          hint: `see ${p.haproxySock}`,
+        }),
+      )
+    })
+    sock.on('close', () => {
+      clearTimeout(timer)
+      resolve(parseRequestLog(Buffer.concat(chunks).toString('utf8')))
+    })
+  })
 }
 
 /** Whether haproxy.cfg on disk is what this idtool would write. */
@@ -101,7 +195,10 @@ export async function restartHaproxy(p: LabPaths, workers: number, log: (m: stri
     throw new IdtoolError(`could not stop haproxy (pid ${old})`, { hint: 'stop it by hand with kill -9.' })
   }
   writeFileSync(p.haproxyCfg, haproxyCfg(p, workers))
-  log(`haproxy: starting on ${HAPROXY_URL}, ${HAPROXY_TLS_URL}, ${HAPROXY_MTLS_URL} (client certificates)`)
+  const extra = extraBindFromEnv().map((a) => `, http://${a}:${LAB_PORTS.keystone} (requests logged)`)
+  log(
+    `haproxy: starting on ${HAPROXY_URL}, ${HAPROXY_TLS_URL}, ${HAPROXY_MTLS_URL} (client certificates)${extra.join('')}`,
+  )
   await startHaproxy(p)
   await waitFor('keystone through haproxy', () => httpOk(`${HAPROXY_URL}/v3`), 20_000, `see ${p.haproxyCfg}`)
   await waitFor('haproxy TLS frontends', () => haproxyTlsOk(p), 20_000, `see ${p.haproxyCfg} and ${p.tlsDir}`)
