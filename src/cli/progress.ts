@@ -190,3 +190,38 @@ export function sweepEventLine(e: SweepEvent): EventLine {
       return undefined
   }
 }
+
+/** The lines of `bench mixed` (bench/mixed.ts). */
+export function mixedEventLine(e: import('../bench/mixed.js').MixedEvent): EventLine {
+  switch (e.type) {
+    case 'seeding':
+      return { live: `seeding expired revocation events ${groupDigits(e.inserted)}/${groupDigits(e.total)}` }
+    case 'seeded':
+      return { keep: `seeded ${groupDigits(e.count)} expired revocation events in ${formatMs(e.durationMs)}` }
+    case 'issuing':
+      return {
+        live: `issuing ${e.purpose === 'validate' ? 'validation' : 'revocation'} tokens ${e.issued}/${e.total}`,
+      }
+    case 'issued':
+      return {
+        keep: `issued ${e.count} tokens to ${e.purpose === 'validate' ? 'validate' : 'revoke'} in ${formatMs(e.durationMs)}`,
+      }
+    case 'phase':
+      return {
+        keep: `phase ${e.phase}: ${e.events === null ? '?' : groupDigits(e.events)} revocation events`,
+      }
+    case 'run': {
+      const { phase, engine: p, revocations: r } = e.progress
+      const revoking = phase === 'during' ? `  revoked ${r.sent}/${r.planned} (${r.failed} failed)` : ''
+      return {
+        live: `${phase}${p.phase === 'warmup' ? ' warm-up' : ''} ${formatMs(p.elapsedMs)}${p.plannedMs ? `/${formatMs(p.plannedMs)}` : ''}  ${p.completed} validations  ${Math.round(p.rps)}/s  p99 ${p.p99Ms.toFixed(1)}ms  failures ${p.errors + p.unexpectedStatus}${revoking}`,
+      }
+    }
+    case 'phase-done': {
+      const ph = e.phase
+      return {
+        keep: `  ${ph.name}: ${groupDigits(ph.requests.total)} validations, ${fmtRps(ph.throughput.rps)} rps, p50 ${fmtMs(ph.latencyMs.p50)} ms, p99 ${fmtMs(ph.latencyMs.p99)} ms, ${ph.requests.errors + ph.requests.unexpectedStatus} failures`,
+      }
+    }
+  }
+}

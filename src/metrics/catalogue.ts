@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js'
 import type {
+  BenchMixedResult,
   BenchSweepResult,
   BenchValidateResult,
   LeakSubject,
@@ -300,7 +301,66 @@ function sweepPatterns(): Pattern<BenchSweepResult>[] {
   return p
 }
 
+// ---------- bench.mixed ----------
+type MixedPhase = BenchMixedResult['phases'][number]
+const phaseNamed = (r: BenchMixedResult, name: string): MixedPhase | undefined =>
+  (r.phases ?? []).find((ph) => ph.name === name)
+const phaseFailures = (ph: MixedPhase | undefined) =>
+  ph ? (ph.requests?.errors ?? 0) + (ph.requests?.unexpectedStatus ?? 0) : undefined
+function mixedPatterns(): Pattern<BenchMixedResult>[] {
+  const p: Pattern<BenchMixedResult>[] = []
+  for (const name of ['before', 'during', 'after']) {
+    const at =
+      (f: (ph: MixedPhase) => MetricValue): Getter<BenchMixedResult> =>
+      (r) => {
+        const ph = phaseNamed(r, name)
+        return ph ? f(ph) : null
+      }
+    // a phase without an expected answer has no latency to judge
+    for (const q of PCTS)
+      p.push({ path: `${name}.${q}`, get: at((ph) => (ph.requests?.ok ? num(ph.latencyMs?.[q]) : null)) })
+    p.push({ path: `${name}.rps`, get: at((ph) => num(ph.throughput?.rps)) })
+    p.push({ path: `${name}.requests`, get: at((ph) => num(ph.requests?.total)) })
+    p.push({ path: `${name}.failures`, get: at((ph) => num(phaseFailures(ph))) })
+    p.push({
+      path: `${name}.failures.rate`,
+      get: at((ph) => failureRate(phaseFailures(ph), ph.requests?.total)),
+    })
+    p.push({ path: `${name}.unexpected`, get: at((ph) => num(ph.requests?.unexpectedStatus)) })
+    p.push({ path: `${name}.errors`, get: at((ph) => num(ph.requests?.errors)) })
+    p.push({ path: `${name}.late`, get: at((ph) => num(ph.requests?.late)) })
+    p.push({ path: `${name}.events.start`, get: at((ph) => num(ph.revocationEvents?.start)) })
+    p.push({ path: `${name}.events.end`, get: at((ph) => num(ph.revocationEvents?.end)) })
+  }
+  const phases = (r: BenchMixedResult) => r.phases ?? []
+  p.push({
+    path: 'validations.failed',
+    get: (r) => phases(r).reduce((a, ph) => a + (phaseFailures(ph) ?? 0), 0),
+  })
+  p.push({
+    path: 'validations.total',
+    get: (r) => phases(r).reduce((a, ph) => a + (ph.requests?.total ?? 0), 0),
+  })
+  const rv = (r: BenchMixedResult) => r.revocations
+  for (const q of PCTS) p.push({ path: `revocations.${q}`, get: (r) => num(rv(r)?.latencyMs?.[q]) })
+  for (const k of ['planned', 'sent', 'revoked', 'failed'] as const)
+    p.push({ path: `revocations.${k}`, get: (r) => num(rv(r)?.[k]) })
+  p.push({ path: 'revocations.failed.rate', get: (r) => failureRate(rv(r)?.failed, rv(r)?.sent) })
+  p.push({ path: 'revocations.rps', get: (r) => num(rv(r)?.throughput?.rps) })
+  p.push({
+    path: 'revocations.failures.{}',
+    keys: (r) => Object.keys(rv(r)?.failures ?? {}),
+    get: (r, k) => num(rv(r)?.failures?.[k as keyof BenchMixedResult['revocations']['failures']] ?? 0),
+  })
+  p.push({ path: 'phases', get: (r) => phases(r).length })
+  p.push({ path: 'expiredEvents', get: (r) => num(r.expiredEvents) })
+  p.push({ path: 'durationMs', get: (r) => num(r.durationMs) })
+  p.push({ path: 'interrupted', get: (r) => Boolean(r.interrupted) })
+  return p
+}
+
 const PATTERNS: Record<string, () => Pattern<never>[]> = {
+  'bench.mixed': mixedPatterns as () => Pattern<never>[],
   'bench.validate': validatePatterns as () => Pattern<never>[],
   'ldap.page-leak-check': leakPatterns as () => Pattern<never>[],
   'bench.sweep': sweepPatterns as () => Pattern<never>[],

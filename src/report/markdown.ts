@@ -9,6 +9,7 @@ import type {
   TokensIssueResult,
 } from '../results/types.js'
 import { bytes, count, fmtRps, secs } from './format.js'
+import { mixedFailuresTable, mixedPhasesTable, mixedRevocationsTable, mixedSummaryLine } from './mixed.js'
 import {
   backendsTable,
   benchLatencyRows,
@@ -173,6 +174,14 @@ export function renderMarkdown(result: AnyResult, opts: { title?: string } = {})
       break
     case 'bench.sweep':
       body = benchSweep(result)
+      break
+    case 'bench.mixed':
+      body = [
+        cell(mixedSummaryLine(result)),
+        md(mixedPhasesTable(result, '-')),
+        md(mixedRevocationsTable(result, '-')),
+        ...(result.revocations.failed > 0 ? [md(mixedFailuresTable(result, '-'))] : []),
+      ]
       break
     case 'ldap.page-leak-check':
       body = leak(result)

@@ -13,6 +13,7 @@ import { renderGate } from './gate.js'
 import { renderHtml } from './html/page.js'
 import { renderLeakTable } from './leak.js'
 import { renderMarkdown } from './markdown.js'
+import { renderMixedTable } from './mixed.js'
 import { renderSweepChart, renderSweepTable } from './sweep.js'
 import { renderRevokeBulk, renderTokensIssue } from './tokens.js'
 
@@ -66,6 +67,8 @@ export function renderTable(result: AnyResult): string {
       return renderBenchValidateTable(result)
     case 'bench.sweep':
       return `${renderSweepTable(result)}\n\n${renderSweepChart(result)}`
+    case 'bench.mixed':
+      return renderMixedTable(result)
     case 'ldap.page-leak-check':
       return renderLeakTable(result)
     case 'revoke-bulk':

@@ -24,6 +24,7 @@ export interface TableData {
 export const RESULT_TITLES: Record<AnyResult['kind'], string> = {
   'bench.validate': 'Token validation benchmark',
   'bench.sweep': 'Validation against revocation events',
+  'bench.mixed': 'Validations while revocations run',
   'ldap.page-leak-check': 'LDAP paged-search leak check',
   'revoke-bulk': 'Bulk revocation',
   'tokens.issue': 'Token issue',

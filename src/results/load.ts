@@ -11,6 +11,7 @@ import { createRequire } from 'node:module'
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { UsageError } from '../errors.js'
 import { readInputFile } from './files.js'
+import benchMixed from './schemas/bench.mixed.schema.json' with { type: 'json' }
 import benchSweep from './schemas/bench.sweep.schema.json' with { type: 'json' }
 import benchValidate from './schemas/bench.validate.schema.json' with { type: 'json' }
 import gate from './schemas/gate.schema.json' with { type: 'json' }
@@ -42,6 +43,7 @@ interface Schema {
 export const RESULT_SCHEMAS: Record<ResultKind, object> = {
   'bench.validate': benchValidate,
   'bench.sweep': benchSweep,
+  'bench.mixed': benchMixed,
   'ldap.page-leak-check': pageLeakCheck,
   'revoke-bulk': revokeBulk,
   'tokens.issue': tokensIssue,

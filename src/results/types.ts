@@ -226,6 +226,76 @@ export interface TokensIssueResult {
   interrupted: boolean
 }
 
+/** Why a revocation of `bench mixed` failed (the database errors are read from Keystone's answer bodies). */
+export type MixedRevocationFailureKind =
+  | 'deadlock'
+  | 'lock-wait-timeout'
+  | 'database-locked'
+  | 'http-409'
+  | 'http-5xx'
+  | 'timeout'
+  | 'http-other'
+  | 'transport'
+
+/** One phase of `bench mixed`: the validations it measured, and the revocation event count around it. */
+export interface BenchMixedPhase {
+  name: 'before' | 'during' | 'after'
+  startedAt: string
+  durationMs: number
+  requests: { total: number; ok: number; errors: number; unexpectedStatus: number; late: number }
+  /** expected answers per second */
+  throughput: { rps: number }
+  /** of the expected answers, from the intended send time (open model) */
+  latencyMs: Percentiles
+  statusCodes: Record<string, number>
+  errors: Record<string, number>
+  /** base64 HDR V2 of latencyMs (µs) */
+  histogram: string
+  /** `GET /v3/OS-REVOKE/events` at the start and the end of the phase (null: could not be counted) */
+  revocationEvents: { start: number | null; end: number | null }
+}
+
+/** `idtool bench mixed` result (kind "bench.mixed"): validations before, during and after revocations. */
+export interface BenchMixedResult {
+  version: 1
+  kind: 'bench.mixed'
+  target: string
+  /** validations per second, in every phase */
+  rate: number
+  connections: number
+  method: 'GET' | 'HEAD'
+  httpClient?: 'h1' | 'undici' | 'injected'
+  startedAt: string
+  durationMs: number
+  /** the tokens issued for the run: the validation pool, and those revoked during "during" */
+  tokens: { validate: number; revoke: number }
+  /** expired revocation events seeded into the lab database first (0: none) */
+  expiredEvents: number
+  warmup: { durationMs: number; requests: number } | null
+  /** the phases run, in order (fewer than three when interrupted) */
+  phases: BenchMixedPhase[]
+  /** the revocations of the "during" phase */
+  revocations: {
+    /** revocations per second asked for */
+    rate: number
+    planned: number
+    sent: number
+    /** 204 answers (a new event each) */
+    revoked: number
+    failed: number
+    throughput: { rps: number }
+    /** every answer's, from the intended send time; null when none was sent */
+    latencyMs: Percentiles | null
+    histogram: string
+    statusCodes: Record<string, number>
+    /** failed revocations by kind (every kind listed) */
+    failures: Record<MixedRevocationFailureKind, number>
+    /** the first message of each kind that occurred */
+    failureExamples: Partial<Record<MixedRevocationFailureKind, string>>
+  }
+  interrupted: boolean
+}
+
 /** `idtool gate` result (kind "gate"). */
 export interface GateResult {
   version: 1
@@ -251,6 +321,7 @@ export interface GateResult {
 export type AnyResult =
   | BenchValidateResult
   | BenchSweepResult
+  | BenchMixedResult
   | PageLeakCheckResult
   | RevokeBulkResult
   | TokensIssueResult

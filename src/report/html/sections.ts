@@ -12,6 +12,7 @@ import type {
   TokensIssueResult,
 } from '../../results/types.js'
 import { bytes, count, fmtMs, fmtRps, groupDigits, ratioPct, secs } from '../format.js'
+import { mixedFailuresTable, mixedPhasesTable, mixedRevocationsTable, mixedSummaryLine } from '../mixed.js'
 import {
   backendsTable,
   benchLatencyRows,
@@ -404,6 +405,13 @@ export function resultSection(result: AnyResult, source: string, chartId: ChartI
       return benchValidateSection(result, source, chartId)
     case 'bench.sweep':
       return sweepSection(result, source, chartId)
+    case 'bench.mixed':
+      return [
+        `<p>${escapeHtml(mixedSummaryLine(result))}</p>`,
+        tbl(mixedPhasesTable(result, '–')),
+        tbl(mixedRevocationsTable(result, '–')),
+        ...(result.revocations.failed > 0 ? [tbl(mixedFailuresTable(result, '–'))] : []),
+      ].join('\n')
     case 'ldap.page-leak-check':
       return leakSection(result, chartId)
     case 'revoke-bulk':
