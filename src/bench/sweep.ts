@@ -8,6 +8,15 @@ import { validationUrl } from '../keystone/validation.js'
 import { labRevocationStore } from '../lab/revocations.js'
 import { isLabTarget, resolveAuthOrLab } from '../lab/target.js'
 import type { BenchSweepResult, BenchValidateResult } from '../results/types.js'
+import {
+  configHash,
+  planShard,
+  type ShardPlan,
+  shardInfo,
+  shardOf,
+  shardTokenSource,
+  shardTokens,
+} from './shard.js'
 import { apiLeveler, type EventLeveler, type LevelChange, seedLeveler } from './sweep-drivers.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
 import { runValidateBench, type ValidateBenchSettings, type ValidateProgress } from './validate.js'
@@ -89,7 +98,7 @@ export async function runSweep(opts: SweepOptions, driver: SweepDriver): Promise
     if (levels[i]! <= levels[i - 1]!) throw new IdtoolError('sweep levels must be strictly ascending')
   }
   const result: BenchSweepResult = {
-    version: 1,
+    version: 2,
     kind: 'bench.sweep',
     ...(opts.label ? { label: opts.label } : {}),
     startedAt: new Date(t0).toISOString(),
@@ -151,6 +160,11 @@ export interface BenchSweepOptions {
   /** validate every token once before the first level */
   prime: boolean
   label?: string
+  /**
+   * a share of a sweep run by several generators (`--shard`: every level's load and the tokens split) and a
+   * common start of the first level's measurement (`--start-at`)
+   */
+  shard?: ShardPlan
 }
 
 export interface BenchSweepCallbacks {
@@ -169,6 +183,10 @@ export interface BenchSweepCallbacks {
  * points measured before.
  */
 export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks): Promise<BenchSweepResult> {
+  // a nonsense shard or a start time already past: refused before any work
+  const plan = o.shard ?? {}
+  const spec = shardOf(plan)
+  const { settings, scheduleOffsetMs } = planShard(o.settings, plan)
   const auth = resolveAuthOrLab(o.auth)
   if (o.seedDirect && !isLabTarget(auth.authUrl, o.labDir)) {
     throw new UsageError(`--seed-direct works on the idtool lab only, and the target is ${auth.authUrl}`, {
@@ -211,12 +229,30 @@ export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks):
     }
     emit({ type: 'start', levels: o.levels, via: leveler.via, events: now })
     const t0 = Date.now()
-    const { tokens, issued } = await prepareValidateTokens(session, o.source, {
+    const prepared = await prepareValidateTokens(session, shardTokenSource(o.source, spec), {
       signal,
       onProgress: (n, total) => emit({ type: 'issuing', issued: n, total }),
     })
-    emit({ type: 'issued', count: issued, durationMs: Date.now() - t0 })
-    const base = { url: validationUrl(session.client.base), callerToken: session.caller.token, tokens }
+    emit({ type: 'issued', count: prepared.issued, durationMs: Date.now() - t0 })
+    const tokens = shardTokens(prepared.tokens, o.source, spec)
+    const url = validationUrl(session.client.base)
+    const base = { url, callerToken: session.caller.token, tokens }
+    const shard = spec
+      ? await shardInfo(
+          spec,
+          configHash({
+            kind: 'bench.sweep',
+            url,
+            settings: o.settings,
+            source: o.source,
+            poolTokens: o.source.count === undefined ? prepared.tokens : undefined,
+            count: spec.count,
+            startAtEpochMs: plan.startAtEpochMs,
+            levels: o.levels,
+          }),
+          url,
+        )
+      : undefined
     if (o.prime) {
       // Keystone caches validations: without this the first level alone would pay for cold tokens
       const c = Math.min(8, tokens.length)
@@ -241,13 +277,22 @@ export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks):
       emit({ type: 'primed', requests: primed.requests.total })
     }
     const lv = leveler
-    return await runSweep(
+    const result = await runSweep(
       { levels: o.levels, label: o.label, signal, onEvent: emit },
       {
         bringTo: (level, sig) => lv.bringTo(level, sig),
         bench: (level, sig) =>
           runValidateBench(
-            { ...o.settings, ...base },
+            {
+              ...settings,
+              scheduleOffsetMs,
+              ...base,
+              // the common start is that of the first level's measurement
+              ...(level === o.levels[0]
+                ? { startAtEpochMs: plan.startAtEpochMs, startToleranceMs: plan.startToleranceMs }
+                : {}),
+              ...(shard ? { shard } : {}),
+            },
             {
               tls: session.tls,
               signal: sig,
@@ -256,6 +301,9 @@ export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks):
           ),
       },
     )
+    if (!shard) return result
+    const skew = result.points[0]?.result.shard?.startSkewMs ?? null
+    return { ...result, shard: { ...shard, startSkewMs: skew } }
   } finally {
     await leveler?.close()
     await session.close()

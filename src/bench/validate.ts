@@ -18,7 +18,16 @@ import {
 } from '../load/engine.js'
 import { percentiles } from '../load/recorder.js'
 import { encodeHistogram } from '../metrics/histogram.js'
-import type { BenchValidateResult } from '../results/types.js'
+import type { BenchValidateResult, ShardInfo } from '../results/types.js'
+import {
+  configHash,
+  planShard,
+  type ShardPlan,
+  shardInfo,
+  shardOf,
+  shardTokenSource,
+  shardTokens,
+} from './shard.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
 
 /**
@@ -39,6 +48,8 @@ export interface ValidateBenchOptions extends ValidateBenchSettings {
   callerToken: string
   /** X-Subject-Token values, used in turn; 'failed' entries are skipped */
   tokens: ValidateToken[]
+  /** a shard's run: its record in the result (the start skew comes from the run) */
+  shard?: Omit<ShardInfo, 'startSkewMs'>
 }
 
 /** Live progress of a run, for a progress line. */
@@ -85,6 +96,8 @@ export interface BenchValidateOptions {
   /** the connection flags and environment; nothing named: the local lab */
   auth: AuthInputs
   signal?: AbortSignal
+  /** a share of a load run by several generators (`--shard`), a common start (`--start-at`) */
+  shard?: ShardPlan
 }
 
 export interface BenchValidateCallbacks {
@@ -100,6 +113,10 @@ export async function benchValidate(
   o: BenchValidateOptions,
   cb: BenchValidateCallbacks,
 ): Promise<BenchValidateResult> {
+  // a nonsense shard or a start time already past: refused before any work
+  const plan = o.shard ?? {}
+  const spec = shardOf(plan)
+  const { settings, scheduleOffsetMs } = planShard(o.settings, plan)
   const auth = resolveAuthOrLab(o.auth)
   const session = await openSession(auth, {
     warn: cb.warn,
@@ -109,7 +126,7 @@ export async function benchValidate(
   })
   try {
     const t0 = Date.now()
-    const prepared = await prepareValidateTokens(session, o.source, {
+    const prepared = await prepareValidateTokens(session, shardTokenSource(o.source, spec), {
       signal: o.signal,
       onProgress: (issued, total) => cb.onEvent({ type: 'issuing', issued, total }),
     })
@@ -119,12 +136,28 @@ export async function benchValidate(
       durationMs: Date.now() - t0,
       ...(prepared.file ? { file: prepared.file } : {}),
     })
+    const url = validationUrl(session.client.base)
+    const hash = spec
+      ? configHash({
+          kind: 'bench.validate',
+          url,
+          settings: o.settings,
+          source: o.source,
+          poolTokens: o.source.count === undefined ? prepared.tokens : undefined,
+          count: spec.count,
+          startAtEpochMs: plan.startAtEpochMs,
+        })
+      : undefined
     return await runValidateBench(
       {
-        ...o.settings,
-        url: validationUrl(session.client.base),
+        ...settings,
+        scheduleOffsetMs,
+        startAtEpochMs: plan.startAtEpochMs,
+        startToleranceMs: plan.startToleranceMs,
+        url,
         callerToken: session.caller.token,
-        tokens: prepared.tokens,
+        tokens: shardTokens(prepared.tokens, o.source, spec),
+        ...(spec && hash ? { shard: await shardInfo(spec, hash, url) } : {}),
       },
       { tls: session.tls, signal: o.signal, onProgress: (progress) => cb.onEvent({ type: 'run', progress }) },
     )
@@ -141,7 +174,7 @@ function assemble(o: ValidateBenchOptions, run: EngineRun): BenchValidateResult 
   const open = o.model === 'open'
   const seconds = s.durationMs / 1000
   return {
-    version: 1,
+    version: 2,
     kind: 'bench.validate',
     target: o.url,
     model: o.model,
@@ -193,5 +226,6 @@ function assemble(o: ValidateBenchOptions, run: EngineRun): BenchValidateResult 
       latencyMs: rec.failureLatency.totalCount > 0 ? percentiles(rec.failureLatency) : null,
       ...(rec.failureLatency.totalCount > 0 ? { histogram: encodeHistogram(rec.failureLatency) } : {}),
     },
+    ...(o.shard ? { shard: { ...o.shard, startSkewMs: run.startSkewMs ?? null } } : {}),
   }
 }

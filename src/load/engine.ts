@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import { UsageError } from '../errors.js'
 import type { PhaseProgress, PhaseSummary } from './events.js'
 import {
   createLanes,
@@ -8,9 +9,11 @@ import {
   laneClientFor,
   lanesFrom,
 } from './lanes.js'
-import type { Pacing } from './pacer.js'
+import { type Pacing, systemClock } from './pacer.js'
 import { OutcomeRecorder } from './recorder.js'
 import { type RequestSpec, runPhase } from './runner.js'
+
+const now = () => performance.now()
 
 /**
  * The load engine of a benchmark: a set of prebuilt requests sent in turn, in a closed or an open model, with
@@ -50,6 +53,15 @@ export interface EngineSettings {
    * lane) or 'undici'
    */
   client?: LaneClient
+  /** open model: the schedule starts this long after the measured phase, ms (a shard's offset, load/shard.ts) */
+  scheduleOffsetMs?: number
+  /**
+   * a common start (epoch ms) of several generators: warm up before it, start measuring at that instant;
+   * a run that gets there later than `startToleranceMs` fails (exit 2) naming its skew
+   */
+  startAtEpochMs?: number
+  /** how late the measured phase may start after `startAtEpochMs`, ms (default 1000) */
+  startToleranceMs?: number
 }
 
 /** One request of the set, sent in turn with the others. */
@@ -121,10 +133,34 @@ export interface EngineRun {
   summary: PhaseSummary
   warmup: { durationMs: number; requests: number } | null
   interrupted: boolean
+  /** with `startAtEpochMs`: how late the measured phase started after it, ms */
+  startSkewMs?: number
 }
 
 /** How long to wait for answers after sending stopped, beyond the per-request timeout. */
 const DRAIN_GRACE_MS = 1000
+
+/** Default tolerance of a common start: how late a generator may start measuring, ms. */
+export const DEFAULT_START_TOLERANCE_MS = 1000
+
+/** With a common start, the warm-up ends this long before it (the warm-up's last answers drain meanwhile). */
+const WARMUP_LEAD_MS = 250
+
+/**
+ * Refuse a generator that is past the common start by more than the tolerance (exit 2, naming the skew).
+ * `nowEpochMs`: when it could start measuring.
+ */
+export function checkStartSkew(startAtEpochMs: number, nowEpochMs: number, toleranceMs: number): number {
+  const skew = nowEpochMs - startAtEpochMs
+  if (skew > toleranceMs)
+    throw new UsageError(
+      `start skew ${(skew / 1000).toFixed(3)} s: this generator is past --start-at ${new Date(startAtEpochMs).toISOString()} by more than the tolerance (${toleranceMs / 1000} s)`,
+      {
+        hint: 'give a start time that leaves every generator time to prepare and warm up, check the clocks (NTP), or raise --start-tolerance.',
+      },
+    )
+  return skew
+}
 
 /** Default number of connections of the open model when none is given. */
 export const OPEN_MODEL_DEFAULT_CONNECTIONS = 10
@@ -186,7 +222,7 @@ export async function runEngine(options: EngineOptions, deps: EngineDeps = {}): 
   const pacing: Pacing =
     options.model === 'closed'
       ? { model: 'closed', concurrency: options.concurrency! }
-      : { model: 'open', rate: options.rate! }
+      : { model: 'open', rate: options.rate!, offsetMs: options.scheduleOffsetMs ?? 0 }
 
   const watch = deps.watch
   const stopEarly = new AbortController()
@@ -205,7 +241,7 @@ export async function runEngine(options: EngineOptions, deps: EngineDeps = {}): 
 
   const runOne = async (
     phase: 'warmup' | 'measure',
-    limits: { requests?: number; durationMs?: number },
+    limits: { requests?: number; durationMs?: number; startAt?: number },
     rec: OutcomeRecorder,
   ): Promise<PhaseSummary> => {
     let lastT = 0
@@ -253,9 +289,19 @@ export async function runEngine(options: EngineOptions, deps: EngineDeps = {}): 
     })
   }
 
+  const startAt = options.startAtEpochMs
+  const tolerance = options.startToleranceMs ?? DEFAULT_START_TOLERANCE_MS
+  /** the common start on the monotonic clock */
+  const startPerf = () => (startAt === undefined ? undefined : now() + (startAt - Date.now()))
   try {
+    if (startAt !== undefined) {
+      checkStartSkew(startAt, Date.now() + options.warmupMs, tolerance)
+      // the warm-up ends just before the common start
+      const idle = startAt - options.warmupMs - WARMUP_LEAD_MS - Date.now()
+      if (idle > 0) await systemClock.sleep(idle, signal)
+    }
     let warmup: EngineRun['warmup'] = null
-    if (options.warmupMs > 0) {
+    if (options.warmupMs > 0 && !signal.aborted) {
       const w = await runOne('warmup', { durationMs: options.warmupMs }, new OutcomeRecorder(false))
       warmup = { durationMs: Math.round(w.durationMs), requests: w.completed }
       watch?.check()
@@ -264,15 +310,31 @@ export async function runEngine(options: EngineOptions, deps: EngineDeps = {}): 
         return { httpClient, recorder, summary: emptySummary(), warmup, interrupted: true }
       }
     }
+    let measureAt = startPerf()
+    let startSkewMs: number | undefined
+    if (startAt !== undefined && measureAt !== undefined && !signal.aborted) {
+      checkStartSkew(startAt, Date.now(), tolerance)
+      await systemClock.sleep(measureAt - now(), signal)
+      // how late this generator starts measuring (the schedule keeps the common start)
+      startSkewMs = Math.round(Math.max(0, now() - measureAt) * 1000) / 1000
+      if (signal.aborted) measureAt = undefined
+    }
     const recorder = new OutcomeRecorder(options.model === 'open')
     const summary = await runOne(
       'measure',
-      { requests: options.requests, durationMs: options.durationMs },
+      { requests: options.requests, durationMs: options.durationMs, startAt: measureAt },
       recorder,
     )
     watch?.check()
     if (!summary.interrupted) recorder.abandon(summary.abandoned)
-    return { httpClient, recorder, summary, warmup, interrupted: summary.interrupted }
+    return {
+      httpClient,
+      recorder,
+      summary,
+      warmup,
+      interrupted: summary.interrupted,
+      ...(startSkewMs !== undefined ? { startSkewMs } : {}),
+    }
   } finally {
     await lanes.close({ force: true })
   }

@@ -22,6 +22,11 @@ export interface OpenPacing {
   model: 'open'
   /** requests per second */
   rate: number
+  /**
+   * the schedule starts this long after the phase, ms (default 0): shard i of n of a rate-R load is
+   * offset by i/(n·R) s so that the shards' streams interleave (load/shard.ts)
+   */
+  offsetMs?: number
 }
 
 export type Pacing = ClosedPacing | OpenPacing
@@ -43,7 +48,9 @@ const EPSILON = 1e-9
 export function plannedRequests(pacing: Pacing, limits: { requests?: number; durationMs?: number }): number {
   const byCount = limits.requests ?? Number.POSITIVE_INFINITY
   if (pacing.model === 'open' && limits.durationMs !== undefined) {
-    const byTime = Math.ceil((limits.durationMs * pacing.rate) / 1000 - EPSILON)
+    // the intended times offset + k/rate that fall before the end of the duration
+    const span = limits.durationMs - (pacing.offsetMs ?? 0)
+    const byTime = Math.ceil((span * pacing.rate) / 1000 - EPSILON)
     return Math.min(byCount, Math.max(0, byTime))
   }
   return byCount

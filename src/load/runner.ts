@@ -48,6 +48,11 @@ export interface PhaseOptions {
    * thread for the exact remainder instead of sleeping on a millisecond timer (default 2; 0: never)
    */
   maxBlockMs?: number
+  /**
+   * when the phase starts, on the `performance.now()` clock (default: now). A common start of several
+   * generators: a start a little in the past is caught up (open model: the requests due are sent at once)
+   */
+  startAt?: number
 }
 
 /** A futex to block on for sub-millisecond waits (`Atomics.wait` never sees a change: it times out). */
@@ -158,15 +163,15 @@ class PhaseRun {
   private readonly planned: number
   private readonly schedule: ConstantRateSchedule | undefined
   private readonly queue = new WaitQueue()
-  private readonly startEpoch = Date.now()
-  private readonly t0 = now()
+  private readonly t0: number
+  private readonly startEpoch: number
   private readonly endIssueAt: number
   private readonly maxInFlight: number
   private issued = 0
   private completed = 0
   private inFlight = 0
   private late = 0
-  private lastEndAt = this.t0
+  private lastEndAt: number
   private issuing = true
   private finished = false
   private interrupted = false
@@ -183,6 +188,10 @@ class PhaseRun {
   readonly done: Promise<PhaseSummary>
 
   constructor(private readonly o: PhaseOptions) {
+    const t = now()
+    this.t0 = o.startAt ?? t
+    this.startEpoch = Date.now() + (this.t0 - t)
+    this.lastEndAt = this.t0
     this.backendHeaderBytes = headerName(o.backendHeader)
     this.maxBlockMs = o.pacing.model === 'open' ? blockWindowMs(1000 / o.pacing.rate, o.maxBlockMs ?? 2) : 0
     this.planned = plannedRequests(o.pacing, o)
@@ -190,7 +199,9 @@ class PhaseRun {
     this.maxInFlight =
       o.pacing.model === 'closed' ? o.pacing.concurrency : (o.maxInFlight ?? Number.POSITIVE_INFINITY)
     this.schedule =
-      o.pacing.model === 'open' ? new ConstantRateSchedule(o.pacing.rate, this.t0, this.planned) : undefined
+      o.pacing.model === 'open'
+        ? new ConstantRateSchedule(o.pacing.rate, this.t0 + (o.pacing.offsetMs ?? 0), this.planned)
+        : undefined
     this.done = new Promise((r) => {
       this.resolve = r
     })
@@ -213,7 +224,7 @@ class PhaseRun {
       return
     }
     if (Number.isFinite(this.endIssueAt) && this.o.pacing.model === 'closed') {
-      this.timers.push(setTimeout(() => this.stopIssuing(), this.o.durationMs))
+      this.timers.push(setTimeout(() => this.stopIssuing(), Math.max(0, this.endIssueAt - now())))
     }
     if (this.o.pacing.model === 'closed') {
       for (let w = 0; w < this.o.pacing.concurrency && this.issuing; w++) this.issueNext(now())

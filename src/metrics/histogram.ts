@@ -83,6 +83,21 @@ export function encodeHistogram(h: LatencyHistogram): string {
   return hdr.encodeIntoCompressedBase64(h)
 }
 
+/** The settings every idtool latency histogram is built with (what shards must share to merge exactly). */
+export const HISTOGRAM_SETTINGS = {
+  unit: 'us',
+  lowestDiscernibleValue: 1,
+  numberOfSignificantValueDigits: SIGNIFICANT_DIGITS,
+} as const
+
+/** The settings an encoded histogram was recorded with, as `<digits> digits, lowest <n>`. */
+export function histogramSettingsOf(base64: string): string {
+  const h = hdr.decodeFromCompressedBase64(base64, 64, false)
+  // the JS implementation keeps the header's lowest discernible value (not in the Histogram interface)
+  const lowest = (h as unknown as { lowestDiscernibleValue?: number }).lowestDiscernibleValue
+  return `${h.numberOfSignificantValueDigits} digits, lowest ${lowest ?? '?'}`
+}
+
 /** Decode a base64 V2 compressed histogram into a 64-bit JS histogram. */
 export function decodeHistogram(base64: string): LatencyHistogram {
   const decoded = hdr.decodeFromCompressedBase64(base64, 64, false)

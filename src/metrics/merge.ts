@@ -64,7 +64,7 @@ export function mergeBenchResults(results: BenchValidateResult[]): BenchValidate
   const warmups = results.map((r) => r.warmup).filter((w): w is NonNullable<typeof w> => w !== null && !!w)
 
   return {
-    version: 1,
+    version: 2,
     kind: 'bench.validate',
     target: targets.join(', '),
     model: first.model,

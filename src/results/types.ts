@@ -29,9 +29,34 @@ export interface BackendStats {
   histogram?: string
 }
 
-/** `idtool bench validate` result (kind "bench.validate"). */
+/**
+ * Which share of a sharded load a result holds (`bench validate --shard i/n`, version 2). Results of one
+ * load merge only as a complete set: every index of 0..count-1 once, one configHash.
+ */
+export interface ShardInfo {
+  /** 0-based */
+  index: number
+  count: number
+  /**
+   * sha256 of every setting that must match across the shards (target, model, whole rate or concurrency,
+   * connections, requests, duration, warm-up, method, histogram settings, token source, start time, count);
+   * not the index
+   */
+  configHash: string
+  /** the load generator's host name */
+  host: string
+  /** the local address its connections to the target leave from (null when unknown) */
+  sourceAddress: string | null
+  /** with --start-at: how late the measured phase started after the common start, ms; else null */
+  startSkewMs: number | null
+}
+
+/**
+ * `idtool bench validate` result (kind "bench.validate"). Version 2 added `shard`, `shards` and `partial`
+ * (sharded loads, `--shard i/n`).
+ */
 export interface BenchValidateResult {
-  version: 1
+  version: 2
   kind: 'bench.validate'
   target: string
   model: 'closed' | 'open'
@@ -81,6 +106,12 @@ export interface BenchValidateResult {
   interrupted: boolean
   /** set by `report merge`: how many results were merged into this one */
   mergedFrom?: number
+  /** a shard's result: which share of the load it holds */
+  shard?: ShardInfo
+  /** a merged shard set: its count, config hash and the indices merged */
+  shards?: { count: number; configHash: string; indices: number[] }
+  /** a merged shard set with shards missing (`--allow-partial`): not the whole load */
+  partial?: boolean
   /**
    * Requests that did not get the answer the pool calls for: unexpected answers (`requests.unexpectedStatus`)
    * plus transport errors (`requests.errors`). They are left out of `throughput`, `latencyMs`, `cold`,
@@ -102,11 +133,13 @@ export interface BenchValidateResult {
   }
 }
 
-/** `idtool bench sweep` result (kind "bench.sweep"). */
+/** `idtool bench sweep` result (kind "bench.sweep"). Version 2: results of version 2 inside, `shard`. */
 export interface BenchSweepResult {
-  version: 1
+  version: 2
   kind: 'bench.sweep'
   label?: string
+  /** a shard's sweep (version 2): every level's result carries the same shard */
+  shard?: ShardInfo
   startedAt: string
   durationMs: number
   points: Array<{

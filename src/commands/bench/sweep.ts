@@ -4,6 +4,7 @@ import { BaseCommand } from '../../cli/base-command.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
 import { showEvents, sweepEventLine } from '../../cli/progress.js'
+import { shardFlags, shardPlanFromFlags } from '../../cli/shard-flags.js'
 import { checkBulkConcurrency } from '../../cli/token-flags.js'
 import {
   benchValidateFlags,
@@ -102,6 +103,7 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
       helpGroup: 'OUTPUT',
     }),
     ...validateFlags,
+    ...shardFlags,
   }
 
   async run(): Promise<BenchSweepResult> {
@@ -111,6 +113,7 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
     const settings = validateSettingsFromFlags(flags)
     checkBulkConcurrency(flags['revoke-concurrency'], '--revoke-concurrency')
     const source = tokenSourceFromFlags(flags, DEFAULT_SWEEP_TOKEN_COUNT)
+    const shard = shardPlanFromFlags(flags)
     // output files are checked before any work: a bad path fails at once, not after the sweep
     this.checkOutputPaths([
       ['--out', flags.out],
@@ -128,6 +131,7 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
       revokeConcurrency: flags['revoke-concurrency'],
       prime: flags.prime,
       label: flags.label,
+      shard,
     }
     const result = await benchSweep(options, {
       confirm: (url, what) => this.confirmKeystoneChange(url, what, flags.yes),

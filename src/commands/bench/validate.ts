@@ -2,6 +2,7 @@ import { benchValidate } from '../../bench/validate.js'
 import { BaseCommand } from '../../cli/base-command.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
 import { showEvents, validateEventLine } from '../../cli/progress.js'
+import { shardFlags, shardPlanFromFlags } from '../../cli/shard-flags.js'
 import {
   benchValidateFlags,
   tokenSourceFromFlags,
@@ -43,6 +44,12 @@ export default class BenchValidate extends BaseCommand {
         '<%= config.bin %> <%= command.id %> --tokens pool.jsonl --requests 4000 --concurrency 20 --no-keepalive --http-method HEAD --nocatalog',
     },
     {
+      description:
+        'Shard 1 of 3 of a 300 req/s load, measuring from a common start; merge the three --out files with `idtool report merge`',
+      command:
+        '<%= config.bin %> <%= command.id %> --tokens pool.jsonl --rate 300 --duration 30s --warmup 5s --shard 1/3 --start-at 2026-11-30T10:00:00Z --out shard-1.json',
+    },
+    {
       description: 'Machine-readable result',
       command: '<%= config.bin %> <%= command.id %> --token-count 50 --duration 10s --concurrency 5 --json',
     },
@@ -52,6 +59,7 @@ export default class BenchValidate extends BaseCommand {
     ...scenarioFlag,
     ...osFlags,
     ...benchValidateFlags,
+    ...shardFlags,
   }
 
   async run(): Promise<BenchValidateResult> {
@@ -59,6 +67,7 @@ export default class BenchValidate extends BaseCommand {
     const flags = await applyScenarioFlag(BenchValidate, 'bench:validate', parsed, metadata)
     const settings = validateSettingsFromFlags(flags)
     const source = tokenSourceFromFlags(flags)
+    const shard = shardPlanFromFlags(flags)
     // output files are checked before any work: a bad path fails at once, not after the run
     this.checkOutputPaths([
       ['--out', flags.out],
@@ -68,7 +77,7 @@ export default class BenchValidate extends BaseCommand {
     const progress = this.progress()
     const warn = (m: string) => this.warnLine(m)
     const result = await benchValidate(
-      { settings, source, auth: { flags: osFlagInputs(flags), env: process.env }, signal },
+      { settings, source, auth: { flags: osFlagInputs(flags), env: process.env }, signal, shard },
       { warn, onEvent: showEvents(validateEventLine, { progress, warn, info: (m) => this.info(m) }) },
     ).finally(() => progress.done())
     this.saveRunOutputs([
