@@ -10,7 +10,7 @@ import { compileMetric } from '../../src/metrics/catalogue.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import { renderMixedTable } from '../../src/report/mixed.js'
 import { checkResult } from '../../src/results/load.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from '../keystone/fake-keystone.js'
+import { type FakeKeystone, fakeKeystoneEnv, startFakeKeystone } from '../keystone/fake-keystone.js'
 
 describe('classifyRevocationFailure', () => {
   const http = (status: number, detail: string) =>
@@ -85,16 +85,6 @@ describe('benchMixed (fake Keystone)', () => {
   afterAll(() => fk.close())
   beforeEach(() => fk.reset())
 
-  const env = () => ({
-    OS_CLOUD: '',
-    OS_CLIENT_CONFIG_FILE: '',
-    OS_AUTH_URL: fk.authUrl,
-    OS_USERNAME: 'admin',
-    OS_PASSWORD: FAKE_PASSWORD,
-    OS_PROJECT_NAME: 'admin',
-    OS_USER_DOMAIN_NAME: 'Default',
-    OS_PROJECT_DOMAIN_NAME: 'Default',
-  })
   const settings = (over: Partial<MixedBenchSettings> = {}): MixedBenchSettings => ({
     validate: {
       model: 'open',
@@ -117,7 +107,7 @@ describe('benchMixed (fake Keystone)', () => {
   })
   const run = (s: MixedBenchSettings, events: MixedEvent[] = [], confirmed: string[] = []) =>
     benchMixed(
-      { settings: s, auth: { flags: {}, env: env() }, labDir: '/nonexistent-lab' },
+      { settings: s, auth: { flags: {}, env: fakeKeystoneEnv(fk.authUrl) }, labDir: '/nonexistent-lab' },
       {
         confirm: async (url, what) => {
           confirmed.push(`${url}: ${what}`)

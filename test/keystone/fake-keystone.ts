@@ -56,6 +56,18 @@ export interface FakeKeystone {
 
 export const FAKE_PASSWORD = 'fake-secret-pw'
 
+/** The OS_* environment of a CLI or library run against the fake as admin (no cloud, no clouds.yaml). */
+export const fakeKeystoneEnv = (authUrl: string) => ({
+  OS_CLOUD: '',
+  OS_CLIENT_CONFIG_FILE: '',
+  OS_AUTH_URL: authUrl,
+  OS_USERNAME: 'admin',
+  OS_PASSWORD: FAKE_PASSWORD,
+  OS_PROJECT_NAME: 'admin',
+  OS_USER_DOMAIN_NAME: 'Default',
+  OS_PROJECT_DOMAIN_NAME: 'Default',
+})
+
 /** No fault: every request answered at once, as Keystone would. */
 function noFaults(): FakeKeystone['faults'] {
   return {

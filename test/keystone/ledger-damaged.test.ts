@@ -6,7 +6,7 @@ import { revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import type { RevokeBulkResult } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone } from './fake-keystone.js'
+import { type FakeKeystone, fakeKeystoneEnv } from './fake-keystone.js'
 import { tempDir, withFakeKeystone } from './helpers.js'
 
 // Issue 12 item 11: one damaged line in the middle of a ledger blocked --resume for good.
@@ -169,17 +169,7 @@ describe('revoke-bulk --resume --skip-bad-lines', () => {
     const n = lines.findIndex((l) => l.includes('"s":"issued"')) + 1 + 3
     damage(lines, n, 'garble')
     writeFileSync(p, lines.join('\n'), { mode: 0o600 })
-    const env = {
-      OS_CLOUD: '',
-      OS_CLIENT_CONFIG_FILE: '',
-      OS_AUTH_URL: fk.authUrl,
-      OS_USERNAME: 'admin',
-      OS_PASSWORD: FAKE_PASSWORD,
-      OS_PROJECT_NAME: 'admin',
-      OS_USER_DOMAIN_NAME: 'Default',
-      OS_PROJECT_DOMAIN_NAME: 'Default',
-      XDG_STATE_HOME: tmp.path('state'),
-    }
+    const env = { ...fakeKeystoneEnv(fk.authUrl), XDG_STATE_HOME: tmp.path('state') }
     const refused = await runCli(['revoke-bulk', '--resume', '--ledger', p], { env, timeoutMs: 30_000 })
     expect(refused.code).toBe(2)
     expect(refused.stderr).toContain(`Error: ${p}:${n}: not a JSON record`)

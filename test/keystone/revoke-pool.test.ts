@@ -5,7 +5,7 @@ import { PoolWriter, readPool } from '../../src/keystone/pool.js'
 import { revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import { runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone } from './fake-keystone.js'
+import { type FakeKeystone, fakeKeystoneEnv } from './fake-keystone.js'
 import { tempDir, withFakeKeystone } from './helpers.js'
 
 // Issue 12 item 17: `revoke-bulk --from` an empty pool exited 0 silently; `--from POOL` left the pool's tokens
@@ -58,17 +58,7 @@ describe('revoke-bulk --from POOL', () => {
     writeFileSync(p, '', { mode: 0o600 })
     const state = tmp.path('state-cli')
     const r = await runCli(['revoke-bulk', '--from', p], {
-      env: {
-        OS_CLOUD: '',
-        OS_CLIENT_CONFIG_FILE: '',
-        OS_AUTH_URL: fk.authUrl,
-        OS_USERNAME: 'admin',
-        OS_PASSWORD: FAKE_PASSWORD,
-        OS_PROJECT_NAME: 'admin',
-        OS_USER_DOMAIN_NAME: 'Default',
-        OS_PROJECT_DOMAIN_NAME: 'Default',
-        XDG_STATE_HOME: state,
-      },
+      env: { ...fakeKeystoneEnv(fk.authUrl), XDG_STATE_HOME: state },
       timeoutMs: 30_000,
     })
     expect(r.code).toBe(2)

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../helpers/cli.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from '../keystone/fake-keystone.js'
+import { type FakeKeystone, fakeKeystoneEnv, startFakeKeystone } from '../keystone/fake-keystone.js'
 
 // Issue 12 item 17: `idtool run` without --out saved the result in a /tmp/idtool-run-* directory and left
 // it there after every run. Since issue 13 it judges the result in memory and makes no such directory.
@@ -14,14 +14,7 @@ const root = mkdtempSync(join(tmpdir(), 'idtool-run-tempdir-test-'))
 const scenario = join(root, 'five.yaml')
 const env = (tmp: string, authUrl = fk.authUrl) => ({
   TMPDIR: tmp,
-  OS_CLOUD: '',
-  OS_CLIENT_CONFIG_FILE: '',
-  OS_AUTH_URL: authUrl,
-  OS_USERNAME: 'admin',
-  OS_PASSWORD: FAKE_PASSWORD,
-  OS_PROJECT_NAME: 'admin',
-  OS_USER_DOMAIN_NAME: 'Default',
-  OS_PROJECT_DOMAIN_NAME: 'Default',
+  ...fakeKeystoneEnv(authUrl),
   XDG_STATE_HOME: join(root, 'state'),
 })
 const freshTmp = (name: string) => mkdtempSync(join(root, `${name}-`))
