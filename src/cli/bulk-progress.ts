@@ -1,5 +1,7 @@
+import type { BulkRunCallbacks } from '../keystone/bulk-run.js'
 import type { BulkProgress } from '../keystone/progress.js'
 import { fmtDuration, perSecond } from '../report/format.js'
+import type { ProgressSink } from './progress.js'
 
 /** The live progress line of `tokens issue` and `revoke-bulk` (pure: snapshot in, text out). */
 export function formatBulkProgress(p: BulkProgress): string {
@@ -22,4 +24,22 @@ export function formatBulkProgress(p: BulkProgress): string {
   if (p.reauthentications) parts.push(`re-auth ${p.reauthentications}`)
   parts.push(`ETA ${p.etaMs === null ? '-' : fmtDuration(p.etaMs)}`)
   return parts.join('  ')
+}
+
+/**
+ * How `tokens issue` and `revoke-bulk` show a run: the live line on `progress`, a warning after clearing it, the
+ * command's interrupt signal.
+ */
+export function bulkRunCallbacks(
+  progress: ProgressSink,
+  cmd: { warnLine(message: string): void; interruptSignal(): AbortSignal },
+): BulkRunCallbacks {
+  return {
+    interruptSignal: () => cmd.interruptSignal(),
+    warn: (m) => {
+      progress.done()
+      cmd.warnLine(m)
+    },
+    onProgress: (p) => progress.update(formatBulkProgress(p)),
+  }
 }

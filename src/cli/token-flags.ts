@@ -1,4 +1,6 @@
 import { Flags } from '@oclif/core'
+import type { BulkRunSettings } from '../keystone/bulk-run.js'
+import type { IssueMethod } from '../keystone/issue.js'
 import { checkConcurrency } from '../load/limits.js'
 import { durationFlag } from './flags.js'
 
@@ -49,4 +51,21 @@ export const bulkFlags = {
  */
 export function checkBulkConcurrency(concurrency: number, flag = '--concurrency'): void {
   checkConcurrency([{ flag, value: concurrency, sockets: 2 * concurrency }])
+}
+
+/** The bulk flags as the library's settings (keystone/bulk-run.ts). */
+export function bulkSettings(flags: {
+  method: string
+  concurrency: number
+  rate?: number
+  retries: number
+  timeout: number
+}): BulkRunSettings {
+  return {
+    method: flags.method as IssueMethod,
+    concurrency: flags.concurrency,
+    rate: flags.rate,
+    retries: flags.retries,
+    timeoutMs: flags.timeout,
+  }
 }

@@ -1,18 +1,9 @@
-import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
-import { formatBulkProgress } from '../cli/bulk-progress.js'
+import { bulkRunCallbacks } from '../cli/bulk-progress.js'
 import { osFlagInputs, osFlags } from '../cli/flags.js'
-import { bulkFlags, checkBulkConcurrency } from '../cli/token-flags.js'
-import { keystoneV3Base } from '../config/urls.js'
-import { UsageError } from '../errors.js'
-import { ExitCode } from '../exit-codes.js'
-import type { IssueMethod } from '../keystone/issue.js'
-import { defaultLedgerDir, findResumableLedger, newLedgerPath } from '../keystone/ledger.js'
-import { revokeBulk } from '../keystone/revoke.js'
-import { openSession } from '../keystone/session.js'
-import { resolveAuthOrLab } from '../lab/target.js'
+import { bulkFlags, bulkSettings, checkBulkConcurrency } from '../cli/token-flags.js'
+import { revokeBulkRun } from '../keystone/revoke-bulk.js'
 import { renderRevokeBulk } from '../report/tokens.js'
 import type { RevokeBulkResult } from '../results/types.js'
 
@@ -111,88 +102,24 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
   async run(): Promise<RevokeBulkResult> {
     const { flags } = await this.parse(RevokeBulk)
     checkBulkConcurrency(flags.concurrency)
-    if (!flags.resume && flags.count === undefined && flags.from === undefined) {
-      throw new UsageError('nothing to revoke: give --count N or --from POOL.jsonl', {
-        hint: 'or --resume to continue an interrupted run.',
-      })
+    const progress = this.progress()
+    const options = {
+      count: flags.count,
+      from: flags.from,
+      ledger: flags.ledger,
+      resume: flags.resume,
+      skipBadLines: flags['skip-bad-lines'],
+      countEvents: flags.events,
+      settings: bulkSettings(flags),
+      auth: { flags: osFlagInputs(flags), env: process.env },
     }
-    if (flags.from !== undefined && !existsSync(flags.from)) {
-      throw new UsageError(`token pool ${flags.from} does not exist`, {
-        hint: 'create one with `idtool tokens issue --count N --out POOL.jsonl`.',
-      })
-    }
-    let ledger: string
-    if (flags.ledger) {
-      ledger = resolve(flags.ledger)
-      if (flags.resume && !existsSync(ledger)) {
-        throw new UsageError(`ledger ${flags.ledger} does not exist`, {
-          hint: 'pass the ledger of the run to resume.',
-        })
-      }
-      if (!flags.resume && existsSync(ledger)) {
-        throw new UsageError(`ledger ${flags.ledger} already exists`, {
-          hint: 'continue it with --resume, or pass another --ledger.',
-        })
-      }
-    } else if (flags.resume) {
-      const found = findResumableLedger(defaultLedgerDir())
-      if (!found) {
-        throw new UsageError(`no unfinished ledger in ${defaultLedgerDir()}`, {
-          hint: 'pass the ledger of the run to resume with --ledger.',
-        })
-      }
-      ledger = found
-    } else {
-      ledger = newLedgerPath(defaultLedgerDir())
-    }
-
-    const settings = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
-    const target = keystoneV3Base(settings.authUrl)
-    await this.confirmKeystoneChange(
-      target,
-      `revoke ${flags.count !== undefined ? `${flags.count} new tokens` : flags.from ? `the tokens of ${flags.from}` : 'the tokens of the resumed run'}`,
-      flags.yes,
-    )
-
-    const signal = this.interruptSignal()
-    const session = await openSession(settings, {
-      warn: (m) => this.warnLine(m),
-      timeoutMs: flags.timeout,
-      connections: flags.concurrency,
-    })
-    const sink = this.progress()
-    try {
-      this.info(`ledger ${ledger} (0600; continue an interrupted run with --resume --ledger <it>)`)
-      const result = await revokeBulk({
-        session,
-        count: flags.count,
-        pool: flags.from,
-        ledger,
-        resume: flags.resume,
-        skipBadLines: flags['skip-bad-lines'],
-        method: flags.method as IssueMethod,
-        concurrency: flags.concurrency,
-        rate: flags.rate,
-        retry: { retries: flags.retries },
-        requestTimeoutMs: flags.timeout,
-        countEvents: flags.events,
-        signal,
-        onProgress: (p) => {
-          if (!p.final) sink.update(formatBulkProgress(p))
-        },
-        onWarning: (m) => {
-          sink.done()
-          this.warnLine(m)
-        },
-      })
-      sink.done()
-      if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
-      else if (result.failed > 0) this.setExitCode(ExitCode.Partial)
-      if (!this.jsonEnabled()) this.log(renderRevokeBulk(result))
-      return result
-    } finally {
-      sink.done()
-      await session.close()
-    }
+    const { result, exitCode } = await revokeBulkRun(options, {
+      ...bulkRunCallbacks(progress, this),
+      confirm: (url, what) => this.confirmKeystoneChange(url, what, flags.yes),
+      info: (m) => this.info(m),
+    }).finally(() => progress.done())
+    if (exitCode !== undefined) this.setExitCode(exitCode)
+    if (!this.jsonEnabled()) this.log(renderRevokeBulk(result))
+    return result
   }
 }

@@ -1,16 +1,9 @@
-import { existsSync, statSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
-import { formatBulkProgress } from '../../cli/bulk-progress.js'
+import { bulkRunCallbacks } from '../../cli/bulk-progress.js'
 import { osFlagInputs, osFlags } from '../../cli/flags.js'
-import { bulkFlags, checkBulkConcurrency } from '../../cli/token-flags.js'
-import { UsageError } from '../../errors.js'
-import { ExitCode } from '../../exit-codes.js'
-import { type IssueMethod, issueTokens } from '../../keystone/issue.js'
-import { readPool } from '../../keystone/pool.js'
-import { openSession } from '../../keystone/session.js'
-import { resolveAuthOrLab } from '../../lab/target.js'
+import { bulkFlags, bulkSettings, checkBulkConcurrency } from '../../cli/token-flags.js'
+import { tokensIssueRun } from '../../keystone/tokens-issue.js'
 import { renderTokensIssue } from '../../report/tokens.js'
 import type { TokensIssueResult } from '../../results/types.js'
 
@@ -71,47 +64,20 @@ password. Runs against the lab unless OS_* settings or --os-cloud name another c
 
   async run(): Promise<TokensIssueResult> {
     const { flags } = await this.parse(TokensIssue)
-    const out = resolve(flags.out)
     checkBulkConcurrency(flags.concurrency)
-    // check the output before authenticating: bad input fails fast and writes nothing
-    if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) {
-      throw new UsageError(`the directory of --out ${flags.out} does not exist`, {
-        hint: 'create it first or pass another path.',
-      })
+    const progress = this.progress()
+    const options = {
+      count: flags.count,
+      out: flags.out,
+      project: flags.project,
+      settings: bulkSettings(flags),
+      auth: { flags: osFlagInputs(flags), env: process.env },
     }
-    if (existsSync(out)) readPool(out)
-    const settings = resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env })
-    const signal = this.interruptSignal()
-    const session = await openSession(settings, {
-      warn: (m) => this.warnLine(m),
-      timeoutMs: flags.timeout,
-      connections: flags.concurrency,
-    })
-    const sink = this.progress()
-    try {
-      const result = await issueTokens({
-        session,
-        count: flags.count,
-        out,
-        method: flags.method as IssueMethod,
-        concurrency: flags.concurrency,
-        rate: flags.rate,
-        project: flags.project,
-        retry: { retries: flags.retries },
-        requestTimeoutMs: flags.timeout,
-        signal,
-        onProgress: (p) => {
-          if (!p.final) sink.update(formatBulkProgress(p))
-        },
-      })
-      sink.done()
-      if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
-      else if (result.failed > 0) this.setExitCode(ExitCode.Partial)
-      if (!this.jsonEnabled()) this.log(renderTokensIssue(result))
-      return result
-    } finally {
-      sink.done()
-      await session.close()
-    }
+    const { result, exitCode } = await tokensIssueRun(options, bulkRunCallbacks(progress, this)).finally(() =>
+      progress.done(),
+    )
+    if (exitCode !== undefined) this.setExitCode(exitCode)
+    if (!this.jsonEnabled()) this.log(renderTokensIssue(result))
+    return result
   }
 }
