@@ -169,13 +169,22 @@ export function readRequestLog(p: LabPaths, timeoutMs = 5_000): Promise<LoggedRe
   })
 }
 
-/** Whether haproxy.cfg on disk is what this idtool would write. */
+/** Whether haproxy.cfg on disk is what this idtool would write (or that with extra addresses, see below). */
 export function haproxyCfgCurrent(p: LabPaths, workers: number): boolean {
+  let onDisk: string
   try {
-    return readFileSync(p.haproxyCfg, 'utf8') === haproxyCfg(p, workers)
+    onDisk = readFileSync(p.haproxyCfg, 'utf8')
   } catch {
     return false
   }
+  const extra = extraBindFromEnv()
+  if (onDisk === haproxyCfg(p, workers, extra)) return true
+  // EXTRA_BIND_ENV unset says nothing about extra addresses: a lab opened to some stays open (a `lab up`
+  // elsewhere must not cut a multi-machine run off); setting it changes them, restartHaproxy without it closes them
+  const opened = [...onDisk.matchAll(new RegExp(`^    bind (\\S+):${LAB_PORTS.keystone}$`, 'gm'))]
+    .map((m) => m[1] ?? '')
+    .filter((a) => a !== LAB_HOST)
+  return extra.length === 0 && opened.length > 0 && onDisk === haproxyCfg(p, workers, opened)
 }
 
 /** Whether haproxy's three TLS frontends answer, with the lab CA (and the client certificate on 5444). */

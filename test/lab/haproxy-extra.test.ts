@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest'
-import { EXTRA_BIND_ENV, extraBindFromEnv, haproxyCfg, parseRequestLog } from '../../src/lab/haproxy.js'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import {
+  EXTRA_BIND_ENV,
+  extraBindFromEnv,
+  haproxyCfg,
+  haproxyCfgCurrent,
+  parseRequestLog,
+} from '../../src/lab/haproxy.js'
 import { labPaths } from '../../src/lab/layout.js'
 
 const p = labPaths('/lab')
@@ -26,6 +35,36 @@ describe('lab haproxy: extra listen addresses (opt-in)', () => {
     expect(frontend).toContain('log ring@requests')
     expect(frontend).toContain('req.hdr(x-subject-token),sha1,hex')
     expect(frontend).toContain('default_backend keystone_workers')
+  })
+
+  describe('is the configuration on disk current?', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idtool-haproxy-'))
+    const lab = labPaths(dir)
+    mkdirSync(dirname(lab.haproxyCfg), { recursive: true })
+    const onDisk = (extra: string[]) => writeFileSync(lab.haproxyCfg, haproxyCfg(lab, 2, extra))
+    afterEach(() => {
+      delete process.env[EXTRA_BIND_ENV]
+    })
+    afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+    it('unset: the default, and a lab opened to extra addresses (a lab up elsewhere leaves it open)', () => {
+      onDisk([])
+      expect(haproxyCfgCurrent(lab, 2)).toBe(true)
+      expect(haproxyCfgCurrent(lab, 3)).toBe(false)
+      onDisk(['10.231.0.1'])
+      expect(haproxyCfgCurrent(lab, 2)).toBe(true)
+      expect(haproxyCfgCurrent(lab, 3)).toBe(false)
+    })
+
+    it('set: only the configuration with exactly those addresses', () => {
+      process.env[EXTRA_BIND_ENV] = '10.231.0.1'
+      onDisk([])
+      expect(haproxyCfgCurrent(lab, 2)).toBe(false)
+      onDisk(['10.231.0.1'])
+      expect(haproxyCfgCurrent(lab, 2)).toBe(true)
+      onDisk(['10.231.0.2'])
+      expect(haproxyCfgCurrent(lab, 2)).toBe(false)
+    })
   })
 
   it('refuses what is not an IPv4 address', () => {
