@@ -228,7 +228,6 @@ describe.skipIf(!available)(
       )
       expect(new Set(shards.map((r) => r.shard?.configHash)).size).toBe(1)
       for (const r of shards) expect(r.shard?.startSkewMs).toBeLessThanOrEqual(1000)
-      expect(merged.shards?.indices).toEqual([0, 1, 2])
 
       // haproxy saw each namespace's address, with its share of the validations (±1)
       const requests = (await readRequestLog(LAB)).slice(before)
