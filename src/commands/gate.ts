@@ -2,7 +2,14 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { GATE_METHOD_HELP } from '../cli/gate-help.js'
 import { ExitCode } from '../exit-codes.js'
-import { gate, loadGateInput, type MergeMode, parseMaxRegression, parseThreshold } from '../metrics/gate.js'
+import {
+  gate,
+  loadGateInput,
+  type MergeMode,
+  parseMaxRegression,
+  parseThreshold,
+  partialShardSet,
+} from '../metrics/gate.js'
 import { renderGate } from '../report/gate.js'
 import { renderJunit } from '../report/junit.js'
 import { renderMarkdownFile } from '../report/markdown.js'
@@ -60,8 +67,13 @@ ${GATE_METHOD_HELP}`
       multiple: true,
       multipleNonGreedy: true,
     }),
+    'allow-partial': Flags.boolean({
+      description:
+        'shard results (bench validate --shard): judge an incomplete set, marked partial, instead of refusing it (exit 2)',
+    }),
     merge: Flags.string({
-      description: 'how several files become runs: auto (overlapping in time = one run), all (one run), none',
+      description:
+        'how several files become runs: auto (overlapping in time = one run; shards of one load = one run), all (one run), none',
       options: ['auto', 'all', 'none'],
       default: 'auto',
     }),
@@ -87,7 +99,18 @@ ${GATE_METHOD_HELP}`
     ]
     const suiteName = scenario ? `idtool gate ${scenario.name}` : 'idtool gate'
     const regressions = (flags['max-regression'] ?? []).map(parseMaxRegression)
-    const result = gate({ inputs, baselines, thresholds, regressions, merge: flags.merge as MergeMode })
+    const result = gate({
+      inputs,
+      baselines,
+      thresholds,
+      regressions,
+      merge: flags.merge as MergeMode,
+      allowPartial: flags['allow-partial'],
+    })
+    if (flags['allow-partial']) {
+      const set = partialShardSet(inputs)
+      if (set) this.warnLine(`judged a partial shard set: shards ${set} of the load`)
+    }
     for (const i of inputs)
       if (i.result.interrupted === true)
         this.warnLine(`${i.file} is the partial result of an interrupted run`)

@@ -241,7 +241,7 @@ export async function runEngine(options: EngineOptions, deps: EngineDeps = {}): 
 
   const runOne = async (
     phase: 'warmup' | 'measure',
-    limits: { requests?: number; durationMs?: number; startAt?: number },
+    limits: { requests?: number; durationMs?: number; startAt?: number; drainMs?: number },
     rec: OutcomeRecorder,
   ): Promise<PhaseSummary> => {
     let lastT = 0
@@ -249,8 +249,8 @@ export async function runEngine(options: EngineOptions, deps: EngineDeps = {}): 
     return runPhase({
       pacing,
       lanes,
-      ...limits,
       drainMs: options.timeoutMs + DRAIN_GRACE_MS,
+      ...limits,
       lateThresholdMs: options.lateThresholdMs ?? 2,
       maxInFlight: options.model === 'open' ? (options.maxInFlight ?? 10_000) : undefined,
       backendHeader: options.backendHeader.toLowerCase(),
@@ -302,7 +302,13 @@ export async function runEngine(options: EngineOptions, deps: EngineDeps = {}): 
     }
     let warmup: EngineRun['warmup'] = null
     if (options.warmupMs > 0 && !signal.aborted) {
-      const w = await runOne('warmup', { durationMs: options.warmupMs }, new OutcomeRecorder(false))
+      // with a common start, the warm-up's last answers are not waited for past it
+      const drainMs = startAt === undefined ? undefined : Math.max(0, startAt - Date.now() - options.warmupMs)
+      const w = await runOne(
+        'warmup',
+        { durationMs: options.warmupMs, ...(drainMs !== undefined ? { drainMs } : {}) },
+        new OutcomeRecorder(false),
+      )
       warmup = { durationMs: Math.round(w.durationMs), requests: w.completed }
       watch?.check()
       if (w.interrupted) {

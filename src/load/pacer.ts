@@ -23,8 +23,8 @@ export interface OpenPacing {
   /** requests per second */
   rate: number
   /**
-   * the schedule starts this long after the phase, ms (default 0): shard i of n of a rate-R load is
-   * offset by i/(n·R) s so that the shards' streams interleave (load/shard.ts)
+   * the schedule starts this long after the phase, ms (default 0): shard i of a rate-R load is offset by
+   * i/R s so that the shards' streams interleave into one (load/shard.ts)
    */
   offsetMs?: number
 }

@@ -4,8 +4,8 @@ import type { EngineSettings } from './engine.js'
  * Shards: one load split over n generators (processes or machines) so that together they send what one
  * generator with the whole settings would. Pure arithmetic, no I/O.
  *
- * - open model: shard i sends at rate R/n, its schedule offset by i/(n·R) s, so the n streams interleave
- *   into the one evenly spaced stream of rate R (request j of the whole goes to shard j mod n);
+ * - open model: shard i sends at rate r = R/n, its schedule offset by i/(n·r) = i/R s, so the n streams
+ *   interleave into the one evenly spaced stream of rate R (request j of the whole goes to shard j mod n);
  * - closed model: concurrency split by divmod (the remainder to the lowest indices);
  * - both: the request count and the connections split by divmod; the duration and everything else is
  *   the same on every shard;
@@ -25,12 +25,12 @@ export function shareOf(total: number, s: ShardSpec): number {
 }
 
 /**
- * The schedule offset of shard `index` of `count` in an open model of `rate` requests per second overall:
- * i/(n·R) seconds, in ms. Shard i's request k is then intended at offset + k·n/R, that is at j/R with
- * j = k·n + i: the whole stream.
+ * The schedule offset of shard `index` of `count` in an open model of `rate` requests per second overall,
+ * in ms: i/(n·r) s with r = R/n the shard's rate, that is i/R. Shard i's request k is then intended at
+ * i/R + k·n/R = j/R with j = k·n + i: the whole load's stream, each request sent by exactly one shard.
  */
 export function scheduleOffsetMs(rate: number, s: ShardSpec): number {
-  return (s.index * 1000) / (s.count * rate)
+  return (s.index * 1000) / rate
 }
 
 /** Shard `index`'s items of a list used in turn: item k goes to shard k mod n. */

@@ -4,6 +4,7 @@ import type { AnyResult, BenchValidateResult, GateResult } from '../results/type
 import { type CompiledMetric, compileMetric, type LabelledValue, type MetricValue } from './catalogue.js'
 import { type Comparison, compareRuns, type RegressionSpec } from './compare.js'
 import { groupByOverlap, mergeBenchResults } from './merge.js'
+import { checkShardSet } from './shards.js'
 import { formatMetricValue, formatPct } from './threshold-format.js'
 import { compare, parseThreshold, type Threshold } from './thresholds.js'
 
@@ -66,27 +67,51 @@ export function commonKind(inputs: LoadedResult[], baselines: LoadedResult[] = [
  * generators of one run and are merged; others are separate runs. `all`: merge everything into one
  * run (bench validate only). `none`: every file is its own run.
  */
-export function buildRuns(loaded: LoadedResult[], mode: MergeMode, prefix = 'run'): Run[] {
+export function buildRuns(
+  loaded: LoadedResult[],
+  mode: MergeMode,
+  prefix = 'run',
+  opts: { allowPartial?: boolean } = {},
+): Run[] {
   if (loaded.length === 0) return []
   const kind = loaded[0]?.result.kind
   if (mode === 'all' && loaded.length > 1 && kind !== 'bench.validate')
     throw new UsageError(`only bench.validate results can be merged (these are ${kind})`, {
       hint: 'use --merge none to judge them as separate runs.',
     })
+  // shards (--shard i/n) are one load whatever their time windows: judged once, on their merge
+  const sharded = kind === 'bench.validate' && loaded.some((l) => (l.result as BenchValidateResult).shard)
+  if (sharded && mode === 'none')
+    throw new UsageError('shard results are one load: --merge none would judge each shard alone', {
+      hint: 'drop --merge none; the gate judges the merged shard set once.',
+    })
   let groups: number[][]
   if (mode === 'none' || kind !== 'bench.validate') groups = loaded.map((_, i) => [i])
-  else if (mode === 'all') groups = [loaded.map((_, i) => i)]
+  else if (mode === 'all' || sharded) groups = [loaded.map((_, i) => i)]
   else groups = groupByOverlap(loaded.map((l) => l.result as BenchValidateResult))
   return groups.map((g, n) => {
     const parts = g.map((i) => loaded[i] as LoadedResult)
     const files = parts.map((p) => p.file)
     const result =
-      parts.length === 1
+      parts.length === 1 && !sharded
         ? (parts[0] as LoadedResult).result
-        : mergeBenchResults(parts.map((p) => p.result as BenchValidateResult))
+        : mergeBenchResults(
+            parts.map((p) => p.result as BenchValidateResult),
+            { allowPartial: opts.allowPartial, labels: files },
+          )
     const label = groups.length === 1 ? prefix : `${prefix} ${n + 1}`
     return { label, files, result }
   })
+}
+
+/** When the inputs are an incomplete shard set: the shards present, as "0, 2 of 3"; else undefined. */
+export function partialShardSet(inputs: LoadedResult[]): string | undefined {
+  if (inputs.some((l) => l.result.kind !== 'bench.validate')) return undefined
+  const set = checkShardSet(
+    inputs.map((l) => l.result as BenchValidateResult),
+    { allowPartial: true, labels: inputs.map((l) => l.file) },
+  )
+  return set?.partial ? `${set.indices.join(', ')} of ${set.count}` : undefined
 }
 
 function limitString(t: Threshold): string {
@@ -341,6 +366,8 @@ export interface GateOptions {
   /** --max-regression specs; defaults per kind when baselines are given and this is empty */
   regressions?: RegressionSpec[]
   merge?: MergeMode
+  /** shard results: judge an incomplete set (marked partial) instead of refusing it */
+  allowPartial?: boolean
 }
 
 /** Judge results against thresholds and a baseline (pure apart from the already-loaded inputs). */
@@ -349,7 +376,7 @@ export function gate(opts: GateOptions): GateResult {
   const thresholds = opts.thresholds ?? []
   const kind = commonKind(opts.inputs, baselines)
   const mode = opts.merge ?? 'auto'
-  const current = buildRuns(opts.inputs, mode, 'run')
+  const current = buildRuns(opts.inputs, mode, 'run', { allowPartial: opts.allowPartial })
   if (thresholds.length === 0 && baselines.length === 0 && (opts.regressions ?? []).length === 0)
     throw new UsageError('nothing to check', {
       hint: 'give --threshold EXPR, --scenario FILE (with thresholds) or --baseline FILE.',
@@ -362,7 +389,14 @@ export function gate(opts: GateOptions): GateResult {
       throw new UsageError(`no default metrics to compare for ${kind} results`, {
         hint: 'name them with --max-regression METRIC=PERCENT.',
       })
-    checks.push(...compareToBaseline(buildRuns(baselines, mode, 'baseline'), current, specs, kind))
+    checks.push(
+      ...compareToBaseline(
+        buildRuns(baselines, mode, 'baseline', { allowPartial: opts.allowPartial }),
+        current,
+        specs,
+        kind,
+      ),
+    )
   } else if ((opts.regressions ?? []).length) {
     throw new UsageError('--max-regression needs --baseline', { hint: 'give the baseline result files.' })
   }

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js'
 import type { BackendStats, BenchValidateResult, Percentiles } from '../results/types.js'
 import { clampToMax, encodeHistogram, mergeEncoded, summarizeMs } from './histogram.js'
+import { checkShardSet, type ShardSet, type ShardSetOptions } from './shards.js'
 
 /**
  * Merge bench validate results taken at the same time by several load generators (processes or
@@ -14,7 +15,10 @@ import { clampToMax, encodeHistogram, mergeEncoded, summarizeMs } from './histog
  * missing. Throws UsageError for results that cannot be merged (other kinds, different load models or
  * methods, a missing histogram).
  */
-export function mergeBenchResults(results: BenchValidateResult[]): BenchValidateResult {
+export function mergeBenchResults(
+  results: BenchValidateResult[],
+  opts: ShardSetOptions = {},
+): BenchValidateResult {
   if (results.length === 0)
     throw new UsageError('nothing to merge: no results given', {
       hint: 'give two or more bench validate result files.',
@@ -29,8 +33,10 @@ export function mergeBenchResults(results: BenchValidateResult[]): BenchValidate
         hint: 'results written by idtool bench validate --out carry one; do not strip it.',
       })
   }
+  // shards of one load: a complete set of one configuration (or partial, when allowed)
+  const set = checkShardSet(results, opts)
   const first = results[0] as BenchValidateResult
-  if (results.length === 1) return first
+  if (results.length === 1) return set?.partial ? { ...first, ...shardSetFields(set) } : first
   const models = new Set(results.map((r) => r.model))
   if (models.size > 1)
     throw new UsageError('cannot merge results of different load models (closed and open)', {
@@ -112,6 +118,15 @@ export function mergeBenchResults(results: BenchValidateResult[]): BenchValidate
     interrupted: results.some((r) => r.interrupted),
     mergedFrom: sum(results, (r) => r.mergedFrom ?? 1),
     ...mergeFailures(results, durationMs),
+    ...(set ? shardSetFields(set) : {}),
+  }
+}
+
+/** What a merged shard set records: its count, config hash and indices, and `partial` when shards are missing. */
+function shardSetFields(set: ShardSet): Pick<BenchValidateResult, 'shards' | 'partial'> {
+  return {
+    shards: { count: set.count, configHash: set.configHash, indices: set.indices },
+    ...(set.partial ? { partial: true } : {}),
   }
 }
 

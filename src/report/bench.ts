@@ -35,6 +35,16 @@ export function renderBenchValidateTable(r: BenchValidateResult): string {
     `${load}${client}, started ${r.startedAt}${r.interrupted ? '  (INTERRUPTED: partial result)' : ''}`,
   )
   if (r.mergedFrom) out.push(`merged from ${r.mergedFrom} results`)
+  if (r.shard)
+    out.push(
+      `shard ${r.shard.index}/${r.shard.count} from ${r.shard.host}${r.shard.sourceAddress ? ` (${r.shard.sourceAddress})` : ''}${r.shard.startSkewMs !== null ? `, started ${r.shard.startSkewMs} ms after --start-at` : ''}`,
+    )
+  if (r.shards)
+    out.push(
+      r.partial
+        ? `PARTIAL: shards ${r.shards.indices.join(', ')} of ${r.shards.count} only, not the whole load`
+        : `all ${r.shards.count} shards of one load`,
+    )
 
   const summary = new Table({ style })
   const q = r.requests

@@ -57,7 +57,8 @@ function benchValidate(r: BenchValidateResult): string[] {
     r.model === 'open' ? `open model, ${n(r.rate)} req/s` : `closed model, concurrency ${n(r.concurrency)}`
   out.push(
     `${r.method} ${cell(r.target)}: ${load}, ${n(r.connections)} connections, started ${r.startedAt}, ${secs(r.durationMs)}` +
-      `${r.mergedFrom ? `, merged from ${r.mergedFrom} results` : ''}${r.interrupted ? ' **(interrupted: partial)**' : ''}`,
+      `${r.mergedFrom ? `, merged from ${r.mergedFrom} results` : ''}${r.interrupted ? ' **(interrupted: partial)**' : ''}` +
+      `${r.partial && r.shards ? ` **(partial: shards ${r.shards.indices.join(', ')} of ${r.shards.count})**` : ''}`,
   )
   out.push(
     mdTable(
