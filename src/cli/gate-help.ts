@@ -17,6 +17,13 @@ revoked token) and transport errors are failures, judged apart:
 "unexpected.rate". A run with no expected answer has no latency: p50 and
 the like are n/a and their thresholds fail.
 
+BENCH MIXED (per phase)
+"before.p99", "during.p99", "after.p99" (also p50...max, rps, failures,
+failures.rate, unexpected, errors, events.start, events.end per phase),
+"validations.failed" (all phases), "revocations.p99", "revocations.failed",
+"revocations.failures.deadlock" (or lock-wait-timeout, database-locked,
+http-409, http-5xx, timeout, http-other, transport; "*" for every kind).
+
 DEFAULT CHECK
 Every gate of bench validate and bench sweep results (sweeps: every point)
 adds "failures.rate < 1% (default)", listed with the other checks, in the

@@ -20,7 +20,7 @@ export default class Gate extends BaseCommand {
   static override summary =
     'Judge saved results against thresholds and a baseline; exit 3 when a check fails.'
   static override description =
-    `Reads results saved with --out (bench validate, bench sweep, ldap page-leak-check, revoke-bulk, tokens issue), applies thresholds (--threshold, or those of --scenario) and, with --baseline, compares them with earlier runs. Prints every check (actual, limit, baseline, change, verdict), writes JUnit XML (--junit, one testcase per check) for CI systems and a Markdown summary (--markdown) for a merge-request comment. Exit 0 when every check passes (the default failure-rate check included), 3 when any fails, 2 for unusable input (a missing or unreadable file, mixed result kinds, a bad expression, an unknown metric).
+    `Reads results saved with --out (bench validate, bench sweep, bench mixed, ldap page-leak-check, revoke-bulk, tokens issue), applies thresholds (--threshold, or those of --scenario) and, with --baseline, compares them with earlier runs. Prints every check (actual, limit, baseline, change, verdict), writes JUnit XML (--junit, one testcase per check) for CI systems and a Markdown summary (--markdown) for a merge-request comment. Exit 0 when every check passes (the default failure-rate check included), 3 when any fails, 2 for unusable input (a missing or unreadable file, mixed result kinds, a bad expression, an unknown metric).
 
 ${GATE_METHOD_HELP}`
 

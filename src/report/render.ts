@@ -83,7 +83,10 @@ export function renderTable(result: AnyResult): string {
 }
 
 export interface HgrmOptions {
-  /** bench.validate: "latency" (default), "uncorrected" or a backend name; leak check: "page" (default) or "search" */
+  /**
+   * bench.validate: "latency" (default), "uncorrected" or a backend name; leak check: "page" (default) or
+   * "search"; bench.mixed: a phase ("during", the default) or "revocations"
+   */
   histogram?: string
   /** bench.sweep: the point whose event count is nearest this */
   level?: number
@@ -127,6 +130,18 @@ export function renderHgrm(result: AnyResult, opts: HgrmOptions = {}): string {
       encoded = validateHistogram(p.result, opts.histogram, `the point at ${p.revocationEvents} events`)
       break
     }
+    case 'bench.mixed': {
+      // a phase's validations (default: during) or the revocations
+      const which = opts.histogram ?? 'during'
+      const phase = result.phases.find((p) => p.name === which)
+      if (which === 'revocations') encoded = result.revocations.histogram
+      else if (phase) encoded = phase.histogram
+      else
+        throw new UsageError(
+          `this bench mixed result has no histogram "${which}" (${[...result.phases.map((p) => p.name), 'revocations'].join(', ')})`,
+        )
+      break
+    }
     case 'ldap.page-leak-check': {
       const r = result as PageLeakCheckResult
       const which = opts.histogram ?? 'page'
@@ -139,7 +154,7 @@ export function renderHgrm(result: AnyResult, opts: HgrmOptions = {}): string {
     }
     default:
       throw new UsageError(`a ${result.kind} result has no latency histogram`, {
-        hint: 'hgrm applies to bench validate, bench sweep and page-leak-check results.',
+        hint: 'hgrm applies to bench validate, bench sweep, bench mixed and page-leak-check results.',
       })
   }
   return toHgrm(decodeHistogram(encoded))

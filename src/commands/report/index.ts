@@ -8,7 +8,7 @@ export default class Report extends BaseCommand {
   static override summary =
     'Render saved results as a table, JSON, Markdown, .hgrm or one self-contained HTML file.'
   static override description =
-    `Reads results saved with --out (bench validate, bench sweep, ldap page-leak-check, revoke-bulk, tokens issue, gate) and renders them:
+    `Reads results saved with --out (bench validate, bench sweep, bench mixed, ldap page-leak-check, revoke-bulk, tokens issue, gate) and renders them:
   table     the terminal tables (a sweep adds a bar chart of throughput and p99 per level)
   json      the result itself (an array for several files)
   markdown  headings and tables for a pull request, a wiki or a ticket
@@ -49,7 +49,7 @@ export default class Report extends BaseCommand {
     title: Flags.string({ description: 'title of the HTML or Markdown report' }),
     histogram: Flags.string({
       description:
-        'hgrm: which histogram (bench: latency [default], uncorrected or a backend name; page-leak-check: page [default] or search)',
+        'hgrm: which histogram (bench: latency [default], uncorrected or a backend name; page-leak-check: page [default] or search; bench mixed: before, during [default], after or revocations)',
     }),
     level: Flags.integer({
       description:
