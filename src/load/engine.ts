@@ -326,11 +326,14 @@ export async function runEngine(options: EngineOptions, deps: EngineDeps = {}): 
       if (signal.aborted) measureAt = undefined
     }
     const recorder = new OutcomeRecorder(options.model === 'open')
-    const summary = await runOne(
+    const measured = await runOne(
       'measure',
       { requests: options.requests, durationMs: options.durationMs, startAt: measureAt },
       recorder,
     )
+    // a common start: every generator's result starts at that very instant
+    const summary =
+      measureAt !== undefined && startAt !== undefined ? { ...measured, startedAtEpochMs: startAt } : measured
     watch?.check()
     if (!summary.interrupted) recorder.abandon(summary.abandoned)
     return {
