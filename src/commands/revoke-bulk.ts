@@ -4,6 +4,7 @@ import { bulkRunCallbacks } from '../cli/bulk-progress.js'
 import { osFlagInputs, osFlags } from '../cli/flags.js'
 import { bulkFlags, bulkSettings, checkBulkConcurrency } from '../cli/token-flags.js'
 import { revokeBulkRun } from '../keystone/revoke-bulk.js'
+import { resolveAuthOrLab } from '../lab/target.js'
 import { renderRevokeBulk } from '../report/tokens.js'
 import type { RevokeBulkResult } from '../results/types.js'
 
@@ -111,7 +112,7 @@ Ctrl-C stops, writes the ledger and the partial result, and exits 130; exit 4 wh
       skipBadLines: flags['skip-bad-lines'],
       countEvents: flags.events,
       settings: bulkSettings(flags),
-      auth: { flags: osFlagInputs(flags), env: process.env },
+      resolveAuth: () => resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env }),
     }
     const { result, exitCode } = await revokeBulkRun(options, {
       ...bulkRunCallbacks(progress, this),

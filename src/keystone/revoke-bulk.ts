@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import type { AuthInputs } from '../config/auth.js'
+import type { AuthSettings } from '../config/settings.js'
 import { keystoneV3Base } from '../config/urls.js'
 import { UsageError } from '../errors.js'
-import { resolveAuthOrLab } from '../lab/target.js'
 import type { RevokeBulkResult } from '../results/types.js'
 import { type BulkRun, type BulkRunCallbacks, type BulkRunSettings, withBulkSession } from './bulk-run.js'
 import { defaultLedgerDir, findResumableLedger, newLedgerPath } from './ledger.js'
@@ -26,8 +25,11 @@ export interface RevokeBulkRunOptions {
   /** count revocation events before and after */
   countEvents: boolean
   settings: BulkRunSettings
-  /** the connection flags and environment; nothing named: the local lab */
-  auth: AuthInputs
+  /**
+   * Resolves the connection (flags, environment, clouds.yaml; the caller decides the default target, e.g. the
+   * local lab): called once, after the input checks and before any request.
+   */
+  resolveAuth: () => AuthSettings
 }
 
 export interface RevokeBulkRunCallbacks extends BulkRunCallbacks {
@@ -102,7 +104,7 @@ export async function revokeBulkRun(
   cb: RevokeBulkRunCallbacks,
 ): Promise<BulkRun<RevokeBulkResult>> {
   const { ledger, what } = planRevokeBulk(o, defaultLedgerDir())
-  const auth = resolveAuthOrLab(o.auth)
+  const auth = o.resolveAuth()
   await cb.confirm(keystoneV3Base(auth.authUrl), what)
   return withBulkSession(auth, o.settings, cb, (engine) => {
     cb.info(`ledger ${ledger} (0600; continue an interrupted run with --resume --ledger <it>)`)

@@ -1,8 +1,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import type { AuthInputs } from '../config/auth.js'
+import type { AuthSettings } from '../config/settings.js'
 import { UsageError } from '../errors.js'
-import { resolveAuthOrLab } from '../lab/target.js'
 import type { TokensIssueResult } from '../results/types.js'
 import { type BulkRun, type BulkRunCallbacks, type BulkRunSettings, withBulkSession } from './bulk-run.js'
 import { issueTokens } from './issue.js'
@@ -15,8 +14,11 @@ export interface TokensIssueRunOptions {
   /** project name to scope the tokens to (default: the caller's project) */
   project?: string
   settings: BulkRunSettings
-  /** the connection flags and environment; nothing named: the local lab */
-  auth: AuthInputs
+  /**
+   * Resolves the connection (flags, environment, clouds.yaml; the caller decides the default target, e.g. the
+   * local lab): called once, after the input checks and before any request.
+   */
+  resolveAuth: () => AuthSettings
 }
 
 /**
@@ -35,7 +37,7 @@ export async function tokensIssueRun(
     })
   }
   if (existsSync(out)) readPool(out)
-  const auth = resolveAuthOrLab(o.auth)
+  const auth = o.resolveAuth()
   return withBulkSession(auth, o.settings, cb, (engine) =>
     issueTokens({ ...engine, count: o.count, out, project: o.project }),
   )

@@ -10,6 +10,7 @@ import {
   type RevokeBulkRunOptions,
   revokeBulkRun,
 } from '../../src/keystone/revoke-bulk.js'
+import { resolveAuthOrLab } from '../../src/lab/target.js'
 import type { FakeKeystone } from './fake-keystone.js'
 import { fakeCliEnv, tempDir, withFakeKeystone } from './helpers.js'
 
@@ -77,7 +78,8 @@ describe('revokeBulkRun against the fake Keystone', () => {
     skipBadLines: false,
     countEvents: true,
     settings,
-    auth: { flags: {}, env: fakeCliEnv(fk, tmp.path('state')), home: tmp.dir, cwd: tmp.dir },
+    resolveAuth: () =>
+      resolveAuthOrLab({ flags: {}, env: fakeCliEnv(fk, tmp.path('state')), home: tmp.dir, cwd: tmp.dir }),
     ...o,
   })
   const callbacks = (ac = new AbortController()) => {

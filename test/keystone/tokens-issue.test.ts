@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { BulkRunSettings } from '../../src/keystone/bulk-run.js'
 import { type TokensIssueRunOptions, tokensIssueRun } from '../../src/keystone/tokens-issue.js'
+import { resolveAuthOrLab } from '../../src/lab/target.js'
 import type { FakeKeystone } from './fake-keystone.js'
 import { fakeCliEnv, tempDir, withFakeKeystone } from './helpers.js'
 
@@ -19,7 +20,8 @@ const options = (o: Partial<TokensIssueRunOptions>): TokensIssueRunOptions => ({
   count: 3,
   out: tmp.path('pool.jsonl'),
   settings,
-  auth: { flags: {}, env: fakeCliEnv(fk, tmp.path('state')), home: tmp.dir, cwd: tmp.dir },
+  resolveAuth: () =>
+    resolveAuthOrLab({ flags: {}, env: fakeCliEnv(fk, tmp.path('state')), home: tmp.dir, cwd: tmp.dir }),
   ...o,
 })
 const callbacks = (ac = new AbortController()) => ({

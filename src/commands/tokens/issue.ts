@@ -4,6 +4,7 @@ import { bulkRunCallbacks } from '../../cli/bulk-progress.js'
 import { osFlagInputs, osFlags } from '../../cli/flags.js'
 import { bulkFlags, bulkSettings, checkBulkConcurrency } from '../../cli/token-flags.js'
 import { tokensIssueRun } from '../../keystone/tokens-issue.js'
+import { resolveAuthOrLab } from '../../lab/target.js'
 import { renderTokensIssue } from '../../report/tokens.js'
 import type { TokensIssueResult } from '../../results/types.js'
 
@@ -71,7 +72,7 @@ password. Runs against the lab unless OS_* settings or --os-cloud name another c
       out: flags.out,
       project: flags.project,
       settings: bulkSettings(flags),
-      auth: { flags: osFlagInputs(flags), env: process.env },
+      resolveAuth: () => resolveAuthOrLab({ flags: osFlagInputs(flags), env: process.env }),
     }
     const { result, exitCode } = await tokensIssueRun(options, bulkRunCallbacks(progress, this)).finally(() =>
       progress.done(),
