@@ -228,6 +228,12 @@ describe.skipIf(!available)(
       )
       expect(new Set(shards.map((r) => r.shard?.configHash)).size).toBe(1)
       for (const r of shards) expect(r.shard?.startSkewMs).toBeLessThanOrEqual(1000)
+      expect(merged.shards?.indices).toEqual([0, 1, 2])
+      // without one host's shard, the merge refuses the set (what the play does when a host fails)
+      const two = [0, 1].map((i) => join(pb.dir, `shard-${i}.json`))
+      const incomplete = await runCli(['report', 'merge', ...two, '--out', join(tmp, 'two.json'), '--quiet'])
+      expect(incomplete.code, incomplete.stderr).toBe(2)
+      expect(incomplete.stderr).toContain(`incomplete shard set: 1 of ${N} shards missing (2/${N})`)
 
       // haproxy saw each namespace's address, with its share of the validations (±1)
       const requests = (await readRequestLog(LAB)).slice(before)
