@@ -1,9 +1,9 @@
 import { UsageError } from '../errors.js'
 import { type LoadOptions, loadResult, RESULT_KINDS } from '../results/load.js'
-import type { AnyResult, BenchValidateResult, GateResult } from '../results/types.js'
+import type { AnyResult, BenchSweepResult, BenchValidateResult, GateResult } from '../results/types.js'
 import { type CompiledMetric, compileMetric, type LabelledValue, type MetricValue } from './catalogue.js'
 import { type Comparison, compareRuns, type RegressionSpec } from './compare.js'
-import { groupByOverlap, mergeBenchResults } from './merge.js'
+import { groupByOverlap, mergeBenchResults, mergeSweepShards } from './merge.js'
 import { checkShardSet } from './shards.js'
 import { formatMetricValue, formatPct } from './threshold-format.js'
 import { compare, parseThreshold, type Threshold } from './thresholds.js'
@@ -75,18 +75,20 @@ export function buildRuns(
 ): Run[] {
   if (loaded.length === 0) return []
   const kind = loaded[0]?.result.kind
-  if (mode === 'all' && loaded.length > 1 && kind !== 'bench.validate')
+  // shards (--shard i/n) are one load whatever their time windows: judged once, on their merge
+  const sharded =
+    (kind === 'bench.validate' || kind === 'bench.sweep') &&
+    loaded.some((l) => (l.result as BenchValidateResult | BenchSweepResult).shard)
+  if (mode === 'all' && loaded.length > 1 && kind !== 'bench.validate' && !sharded)
     throw new UsageError(`only bench.validate results can be merged (these are ${kind})`, {
       hint: 'use --merge none to judge them as separate runs.',
     })
-  // shards (--shard i/n) are one load whatever their time windows: judged once, on their merge
-  const sharded = kind === 'bench.validate' && loaded.some((l) => (l.result as BenchValidateResult).shard)
   if (sharded && mode === 'none')
     throw new UsageError('shard results are one load: --merge none would judge each shard alone', {
       hint: 'drop --merge none; the gate judges the merged shard set once.',
     })
   let groups: number[][]
-  if (mode === 'none' || kind !== 'bench.validate') groups = loaded.map((_, i) => [i])
+  if (mode === 'none' || (kind !== 'bench.validate' && !sharded)) groups = loaded.map((_, i) => [i])
   else if (mode === 'all' || sharded) groups = [loaded.map((_, i) => i)]
   else groups = groupByOverlap(loaded.map((l) => l.result as BenchValidateResult))
   return groups.map((g, n) => {
@@ -95,10 +97,15 @@ export function buildRuns(
     const result =
       parts.length === 1 && !sharded
         ? (parts[0] as LoadedResult).result
-        : mergeBenchResults(
-            parts.map((p) => p.result as BenchValidateResult),
-            { allowPartial: opts.allowPartial, labels: files },
-          )
+        : kind === 'bench.sweep'
+          ? mergeSweepShards(
+              parts.map((p) => p.result as BenchSweepResult),
+              { allowPartial: opts.allowPartial, labels: files },
+            )
+          : mergeBenchResults(
+              parts.map((p) => p.result as BenchValidateResult),
+              { allowPartial: opts.allowPartial, labels: files },
+            )
     const label = groups.length === 1 ? prefix : `${prefix} ${n + 1}`
     return { label, files, result }
   })
@@ -106,11 +113,19 @@ export function buildRuns(
 
 /** When the inputs are an incomplete shard set: the shards present, as "0, 2 of 3"; else undefined. */
 export function partialShardSet(inputs: LoadedResult[]): string | undefined {
-  if (inputs.some((l) => l.result.kind !== 'bench.validate')) return undefined
-  const set = checkShardSet(
-    inputs.map((l) => l.result as BenchValidateResult),
-    { allowPartial: true, labels: inputs.map((l) => l.file) },
-  )
+  // a sweep's shard set is that of its first level
+  const first = (l: LoadedResult) =>
+    l.result.kind === 'bench.sweep'
+      ? l.result.points[0]?.result
+      : l.result.kind === 'bench.validate'
+        ? l.result
+        : undefined
+  const results = inputs.map(first)
+  if (results.some((r) => r === undefined)) return undefined
+  const set = checkShardSet(results as BenchValidateResult[], {
+    allowPartial: true,
+    labels: inputs.map((l) => l.file),
+  })
   return set?.partial ? `${set.indices.join(', ')} of ${set.count}` : undefined
 }
 

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js'
-import type { BackendStats, BenchValidateResult, Percentiles } from '../results/types.js'
+import type { BackendStats, BenchSweepResult, BenchValidateResult, Percentiles } from '../results/types.js'
 import { clampToMax, encodeHistogram, mergeEncoded, summarizeMs } from './histogram.js'
 import { checkShardSet, type ShardSet, type ShardSetOptions } from './shards.js'
 
@@ -119,6 +119,56 @@ export function mergeBenchResults(
     mergedFrom: sum(results, (r) => r.mergedFrom ?? 1),
     ...mergeFailures(results, durationMs),
     ...(set ? shardSetFields(set) : {}),
+  }
+}
+
+/**
+ * Merge the shards of one sweep (`bench sweep --shard i/n`) level by level: each level's results merge as
+ * `mergeBenchResults` merges a shard set (the same refusals, naming the files); the point's event count is the
+ * highest the shards reached. Throws UsageError for results that are no shards or measured other levels.
+ */
+export function mergeSweepShards(results: BenchSweepResult[], opts: ShardSetOptions = {}): BenchSweepResult {
+  const name = (i: number) => opts.labels?.[i] ?? `result ${i + 1}`
+  const whole = results.map((r, i) => (r.shard ? undefined : name(i))).filter((x): x is string => !!x)
+  if (whole.length > 0 || results.length === 0)
+    throw new UsageError(
+      `only the shards of one sweep merge (${whole.join(', ') || 'none given'}: no shard)`,
+      {
+        hint: 'merge the --out files of `bench sweep --shard I/N`; render whole sweeps one by one with `idtool report`.',
+      },
+    )
+  const levels = results.map((r) => r.points.length)
+  if (new Set(levels).size > 1)
+    throw new UsageError(
+      `the sweep shards measured different numbers of levels: ${levels.map((n, i) => `${name(i)} ${n}`).join(', ')}`,
+      { hint: 'merge the shards of one complete sweep (an interrupted shard stops early).' },
+    )
+  const points = (results[0] as BenchSweepResult).points.map((_, k) => {
+    const result = mergeBenchResults(
+      results.map((r) => (r.points[k] as BenchSweepResult['points'][number]).result),
+      opts,
+    )
+    return {
+      revocationEvents: Math.max(...results.map((r) => r.points[k]?.revocationEvents ?? 0)),
+      rps: result.throughput.rps,
+      latencyMs: { p50: result.latencyMs.p50, p99: result.latencyMs.p99 },
+      errors: result.requests.errors + result.requests.unexpectedStatus,
+      result,
+    }
+  })
+  const starts = results.map((r) => Date.parse(r.startedAt))
+  const t0 = Math.min(...starts)
+  const first = results[0] as BenchSweepResult
+  return {
+    version: 2,
+    kind: 'bench.sweep',
+    ...(first.label ? { label: first.label } : {}),
+    startedAt: Number.isFinite(t0) ? new Date(t0).toISOString() : first.startedAt,
+    durationMs: Number.isFinite(t0)
+      ? Math.max(...results.map((r, i) => (starts[i] as number) + r.durationMs)) - t0
+      : Math.max(...results.map((r) => r.durationMs)),
+    points,
+    interrupted: results.some((r) => r.interrupted),
   }
 }
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
 import { gate, mergeBenchResults, parseThreshold } from '../../src/metrics/gate.js'
 import { decodeHistogram, summarizeMs } from '../../src/metrics/histogram.js'
-import type { BenchValidateResult } from '../../src/results/types.js'
+import { mergeSweepShards } from '../../src/metrics/merge.js'
+import type { BenchSweepResult, BenchValidateResult } from '../../src/results/types.js'
 import { benchResultFrom, histogramOf } from '../fixtures/results.js'
 
 const HASH = 'a'.repeat(64)
@@ -139,5 +140,52 @@ describe('shard sets: one verdict, on the whole', () => {
     ])
     expect(verdict.checks.filter((c) => c.metric === 'p99')).toHaveLength(1)
     expect(verdict.passed).toBe(true)
+  })
+})
+
+describe('shard sets: a sweep', () => {
+  /** shard `index` of 2 of a two-level sweep, holding `values` at each level */
+  const sweepShard = (index: number, ms: number[]): BenchSweepResult => {
+    const points = ms.map((m, level) => {
+      const result = shard(index, 2, values(100, m))
+      return {
+        revocationEvents: level * 1000 + index,
+        rps: 10,
+        latencyMs: { p50: m, p99: m },
+        errors: 0,
+        result,
+      }
+    })
+    return {
+      version: 2,
+      kind: 'bench.sweep',
+      startedAt: '2026-11-30T10:00:00.000Z',
+      durationMs: 20_000,
+      points,
+      interrupted: false,
+      shard: points[0]!.result.shard!,
+    }
+  }
+
+  it('merges level by level, and the gate judges the merged sweep once', () => {
+    const a = sweepShard(0, [5, 50])
+    const b = sweepShard(1, [6, 60])
+    const m = mergeSweepShards([a, b])
+    expect(m.points.map((p) => p.result.requests.total)).toEqual([200, 200])
+    expect(m.points.map((p) => p.revocationEvents)).toEqual([1, 1001])
+    const verdict = gate({
+      inputs: [
+        { file: 'a.json', result: a },
+        { file: 'b.json', result: b },
+      ],
+      thresholds: [parseThreshold('p99 < 1s')],
+    })
+    expect(verdict.passed).toBe(true)
+    expect(() =>
+      gate({ inputs: [{ file: 'a.json', result: a }], thresholds: [parseThreshold('p99 < 1s')] }),
+    ).toThrow(/incomplete shard set/)
+    expect(() => mergeSweepShards([a, { ...b, points: b.points.slice(0, 1) }])).toThrow(
+      /different numbers of levels/,
+    )
   })
 })
