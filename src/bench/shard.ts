@@ -58,6 +58,57 @@ export function planShard<S extends ValidateBenchSettings>(
   }
 }
 
+/** A run's part of a sharded load, planned before any work (`shardRun`). */
+export interface ShardRun<S> {
+  /** this shard's settings, its schedule offset and common start */
+  settings: S & { scheduleOffsetMs: number; startAtEpochMs?: number; startToleranceMs?: number }
+  /** the tokens to prepare: with `count`, this shard's share */
+  source: TokenSource
+  /**
+   * Once the tokens are prepared: this shard's tokens (of a pool every shard reads whole) and its record in
+   * the result (but the start skew), when the run is a shard.
+   */
+  finish(
+    prepared: ValidateToken[],
+    c: { kind: ShardConfig['kind']; url: string; levels?: number[] },
+  ): Promise<{ tokens: ValidateToken[]; shard?: Omit<ShardInfo, 'startSkewMs'> }>
+}
+
+/**
+ * Plan a run's part of a sharded load (none without `--shard` or `--start-at`): a nonsense shard or a start
+ * already past is refused here, before any work (exit 2).
+ */
+export function shardRun<S extends ValidateBenchSettings>(
+  whole: S,
+  source: TokenSource,
+  plan: ShardPlan = {},
+): ShardRun<S> {
+  const spec = shardOf(plan)
+  const { settings, scheduleOffsetMs } = planShard(whole, plan)
+  return {
+    settings: {
+      ...settings,
+      scheduleOffsetMs,
+      startAtEpochMs: plan.startAtEpochMs,
+      startToleranceMs: plan.startToleranceMs,
+    },
+    source: shardTokenSource(source, spec),
+    async finish(prepared, c) {
+      const tokens = shardTokens(prepared, source, spec)
+      if (!spec) return { tokens }
+      const hash = configHash({
+        ...c,
+        settings: whole,
+        source,
+        poolTokens: source.count === undefined ? prepared : undefined,
+        count: spec.count,
+        startAtEpochMs: plan.startAtEpochMs,
+      })
+      return { tokens, shard: await shardInfo(spec, hash, c.url) }
+    },
+  }
+}
+
 /** The token source of this shard: with `count` fresh tokens, its divmod share of them. */
 export function shardTokenSource(source: TokenSource, s: ShardSpec | undefined): TokenSource {
   if (!s || s.count === 1 || source.count === undefined) return source

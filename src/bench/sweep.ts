@@ -8,15 +8,7 @@ import { validationUrl } from '../keystone/validation.js'
 import { labRevocationStore } from '../lab/revocations.js'
 import { isLabTarget, resolveAuthOrLab } from '../lab/target.js'
 import type { BenchSweepResult, BenchValidateResult } from '../results/types.js'
-import {
-  configHash,
-  planShard,
-  type ShardPlan,
-  shardInfo,
-  shardOf,
-  shardTokenSource,
-  shardTokens,
-} from './shard.js'
+import { type ShardPlan, shardRun } from './shard.js'
 import { apiLeveler, type EventLeveler, type LevelChange, seedLeveler } from './sweep-drivers.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
 import { runValidateBench, type ValidateBenchSettings, type ValidateProgress } from './validate.js'
@@ -184,9 +176,7 @@ export interface BenchSweepCallbacks {
  */
 export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks): Promise<BenchSweepResult> {
   // a nonsense shard or a start time already past: refused before any work
-  const plan = o.shard ?? {}
-  const spec = shardOf(plan)
-  const { settings, scheduleOffsetMs } = planShard(o.settings, plan)
+  const sharded = shardRun(o.settings, o.source, o.shard)
   const auth = resolveAuthOrLab(o.auth)
   if (o.seedDirect && !isLabTarget(auth.authUrl, o.labDir)) {
     throw new UsageError(`--seed-direct works on the idtool lab only, and the target is ${auth.authUrl}`, {
@@ -229,30 +219,18 @@ export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks):
     }
     emit({ type: 'start', levels: o.levels, via: leveler.via, events: now })
     const t0 = Date.now()
-    const prepared = await prepareValidateTokens(session, shardTokenSource(o.source, spec), {
+    const prepared = await prepareValidateTokens(session, sharded.source, {
       signal,
       onProgress: (n, total) => emit({ type: 'issuing', issued: n, total }),
     })
     emit({ type: 'issued', count: prepared.issued, durationMs: Date.now() - t0 })
-    const tokens = shardTokens(prepared.tokens, o.source, spec)
     const url = validationUrl(session.client.base)
+    const { tokens, shard } = await sharded.finish(prepared.tokens, {
+      kind: 'bench.sweep',
+      url,
+      levels: o.levels,
+    })
     const base = { url, callerToken: session.caller.token, tokens }
-    const shard = spec
-      ? await shardInfo(
-          spec,
-          configHash({
-            kind: 'bench.sweep',
-            url,
-            settings: o.settings,
-            source: o.source,
-            poolTokens: o.source.count === undefined ? prepared.tokens : undefined,
-            count: spec.count,
-            startAtEpochMs: plan.startAtEpochMs,
-            levels: o.levels,
-          }),
-          url,
-        )
-      : undefined
     if (o.prime) {
       // Keystone caches validations: without this the first level alone would pay for cold tokens
       const c = Math.min(8, tokens.length)
@@ -284,13 +262,10 @@ export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks):
         bench: (level, sig) =>
           runValidateBench(
             {
-              ...settings,
-              scheduleOffsetMs,
-              ...base,
+              ...sharded.settings,
               // the common start is that of the first level's measurement
-              ...(level === o.levels[0]
-                ? { startAtEpochMs: plan.startAtEpochMs, startToleranceMs: plan.startToleranceMs }
-                : {}),
+              ...(level === o.levels[0] ? {} : { startAtEpochMs: undefined }),
+              ...base,
               ...(shard ? { shard } : {}),
             },
             {

@@ -19,15 +19,7 @@ import {
 import { percentiles } from '../load/recorder.js'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchValidateResult, ShardInfo } from '../results/types.js'
-import {
-  configHash,
-  planShard,
-  type ShardPlan,
-  shardInfo,
-  shardOf,
-  shardTokenSource,
-  shardTokens,
-} from './shard.js'
+import { type ShardPlan, shardRun } from './shard.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
 
 /**
@@ -114,9 +106,7 @@ export async function benchValidate(
   cb: BenchValidateCallbacks,
 ): Promise<BenchValidateResult> {
   // a nonsense shard or a start time already past: refused before any work
-  const plan = o.shard ?? {}
-  const spec = shardOf(plan)
-  const { settings, scheduleOffsetMs } = planShard(o.settings, plan)
+  const sharded = shardRun(o.settings, o.source, o.shard)
   const auth = resolveAuthOrLab(o.auth)
   const session = await openSession(auth, {
     warn: cb.warn,
@@ -126,7 +116,7 @@ export async function benchValidate(
   })
   try {
     const t0 = Date.now()
-    const prepared = await prepareValidateTokens(session, shardTokenSource(o.source, spec), {
+    const prepared = await prepareValidateTokens(session, sharded.source, {
       signal: o.signal,
       onProgress: (issued, total) => cb.onEvent({ type: 'issuing', issued, total }),
     })
@@ -137,27 +127,14 @@ export async function benchValidate(
       ...(prepared.file ? { file: prepared.file } : {}),
     })
     const url = validationUrl(session.client.base)
-    const hash = spec
-      ? configHash({
-          kind: 'bench.validate',
-          url,
-          settings: o.settings,
-          source: o.source,
-          poolTokens: o.source.count === undefined ? prepared.tokens : undefined,
-          count: spec.count,
-          startAtEpochMs: plan.startAtEpochMs,
-        })
-      : undefined
+    const { tokens, shard } = await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
     return await runValidateBench(
       {
-        ...settings,
-        scheduleOffsetMs,
-        startAtEpochMs: plan.startAtEpochMs,
-        startToleranceMs: plan.startToleranceMs,
+        ...sharded.settings,
         url,
         callerToken: session.caller.token,
-        tokens: shardTokens(prepared.tokens, o.source, spec),
-        ...(spec && hash ? { shard: await shardInfo(spec, hash, url) } : {}),
+        tokens,
+        ...(shard ? { shard } : {}),
       },
       { tls: session.tls, signal: o.signal, onProgress: (progress) => cb.onEvent({ type: 'run', progress }) },
     )
