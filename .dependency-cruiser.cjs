@@ -65,7 +65,8 @@ module.exports = {
     },
     {
       name: 'keystone-knows-no-lab',
-      comment: 'The Keystone client and bulk calls serve any cloud; the lab (which uses them) comes in from above.',
+      comment:
+        'The Keystone client and bulk calls serve any cloud; the lab (which uses them) comes in from above.',
       severity: 'error',
       from: { path: '^src/keystone/' },
       to: { path: '^src/(lab|bench|ldap|check|scenario|report)/' },

@@ -55,7 +55,9 @@ describe('idtool report', { timeout: 90_000 }, () => {
   it('exits 2 with one line and a hint on bad input', async () => {
     const missing = await runCli(['report', join(dir, 'nope.json')])
     expect(missing.code).toBe(2)
-    expect(missing.stderr).toMatch(/^Error: cannot read .*nope.json: no such file or directory \(ENOENT\)\nHint: /)
+    expect(missing.stderr).toMatch(
+      /^Error: cannot read .*nope.json: no such file or directory \(ENOENT\)\nHint: /,
+    )
     const two = await runCli(['report', a, b, '--format', 'hgrm'])
     expect(two.code).toBe(2)
     expect(two.stderr).toMatch(/hgrm renders one histogram/)

@@ -8,8 +8,8 @@ import { renderGate } from '../../src/report/gate.js'
 import { renderLeakTable } from '../../src/report/leak.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import { renderHgrm, renderResults, renderTable } from '../../src/report/render.js'
-import { parseResult } from '../../src/results/load.js'
 import { renderRevokeBulk, renderTokensIssue } from '../../src/report/tokens.js'
+import { parseResult } from '../../src/results/load.js'
 import type {
   AnyResult,
   BenchValidateResult,
