@@ -25,7 +25,7 @@ afterAll(async () => {
 
 function checkPoints(r: BenchSweepResult, levels: number[], requests: number) {
   expect(r.kind).toBe('bench.sweep')
-  expect(r.version).toBe(1)
+  expect(r.version).toBe(2)
   expect(r.interrupted).toBe(false)
   expect(r.points).toHaveLength(levels.length)
   const events = r.points.map((p) => p.revocationEvents)
