@@ -15,5 +15,8 @@ function idtoolEarlyInterrupt() {
 process.on('SIGINT', idtoolEarlyInterrupt)
 process.on('SIGTERM', idtoolEarlyInterrupt)
 
-const { execute } = await import('@oclif/core')
+// require, not import: oclif is CommonJS and Node 20's ESM-to-CommonJS path costs more at every start
+// (src/cli/oclif.ts; node bench/startup.mjs measures it).
+const { createRequire } = await import('node:module')
+const { execute } = createRequire(import.meta.url)('@oclif/core/execute')
 await execute({ dir: import.meta.url })

@@ -1,10 +1,9 @@
-import { createInterface } from 'node:readline/promises'
-import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { isLoopbackUrl } from '../config/urls.js'
 import { toIdtoolError, UsageError } from '../errors.js'
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js'
 import { checkOutputPaths, saveOutputs, writeOutputFileOrThrow } from '../results/output-file.js'
-import { Progress, type ProgressSink, silentProgress } from './progress.js'
+import { Command, Errors, Flags, type Interfaces } from './oclif.js'
+import { Progress, type ProgressSink, silentProgress } from './progress-sink.js'
 
 /**
  * Ctrl-C / SIGTERM before a command's work has started: say so, exit 130 (rather than dying silently, as
@@ -133,6 +132,7 @@ export abstract class BaseCommand extends Command {
         hint: 'stdin is not a terminal, so idtool cannot ask: pass --yes to confirm.',
       })
     }
+    const { createInterface } = await import('node:readline/promises')
     const rl = createInterface({ input: process.stdin, output: process.stderr })
     try {
       const answer = await rl.question(`${what[0]!.toUpperCase()}${what.slice(1)} at ${authUrl}? [y/N] `)

@@ -1,9 +1,9 @@
-import { Errors, Flags } from '@oclif/core'
 import { toIdtoolError } from '../errors.js'
 import { PluginExitCode } from '../exit-codes.js'
 import { renderPluginOutput } from '../report/plugin.js'
 import type { CheckResult } from '../results/check.js'
 import { BaseCommand } from './base-command.js'
+import { Errors, Flags } from './oclif.js'
 
 /** The flags every monitoring check takes. */
 export const checkFlags = {

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core'
 import type { OsFlagInputs } from '../config/auth.js'
+import { Flags } from './oclif.js'
 
 /**
  * OpenStack connection flags, named as the openstack client names them, each falling back to its OS_*

@@ -1,4 +1,5 @@
-import { type Command, Help } from '@oclif/core'
+import type { Command } from '@oclif/core/command'
+import { Help } from '@oclif/core/help'
 import { EXIT_CODE_HELP, PLUGIN_EXIT_CODE_HELP } from '../exit-codes.js'
 
 /**

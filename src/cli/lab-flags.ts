@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core'
 import { defaultLabDir } from '../lab/layout.js'
+import { Flags } from './oclif.js'
 
 export const labDirFlag = Flags.string({
   description: 'lab directory (env IDTOOL_LAB_DIR)',

@@ -1,4 +1,5 @@
-import type { Command, Config } from '@oclif/core'
+import type { Command } from '@oclif/core/command'
+import type { Config } from '@oclif/core/config'
 import { type FlagSpecs, flagSpecsOf, unknownCommandError } from '../scenario/flags.js'
 import type { Scenario } from '../scenario/loader.js'
 import type { CommandOutcome } from '../scenario/run.js'

@@ -1,9 +1,9 @@
-import { Flags } from '@oclif/core'
 import type { ShardPlan } from '../bench/shard.js'
 import { UsageError } from '../errors.js'
 import { DEFAULT_START_TOLERANCE_MS } from '../load/engine.js'
 import { shardSpecProblem } from '../load/shard.js'
 import { durationFlag } from './flags.js'
+import { Flags } from './oclif.js'
 
 /**
  * `--shard i/n`, `--shard-count n` (with Kubernetes' `JOB_COMPLETION_INDEX`), `--start-at TIME` and

@@ -1,8 +1,8 @@
-import { Flags } from '@oclif/core'
 import type { BulkRunSettings } from '../keystone/bulk-run.js'
 import type { IssueMethod } from '../keystone/issue.js'
 import { checkConcurrency } from '../load/limits.js'
 import { durationFlag } from './flags.js'
+import { Flags } from './oclif.js'
 
 /** Flags shared by `tokens issue` and `revoke-bulk`. */
 export const bulkFlags = {

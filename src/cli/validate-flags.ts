@@ -1,4 +1,3 @@
-import { Flags } from '@oclif/core'
 import { parseLevels } from '../bench/levels.js'
 import type { TokenSource } from '../bench/token-pool.js'
 import type { ValidateBenchSettings } from '../bench/validate.js'
@@ -6,6 +5,7 @@ import { UsageError } from '../errors.js'
 import { OPEN_MODEL_DEFAULT_CONNECTIONS } from '../load/engine.js'
 import { checkConcurrency } from '../load/limits.js'
 import { durationFlag, durationOrZeroFlag, MAX_DURATION_MS, parseDuration } from './flags.js'
+import { Flags } from './oclif.js'
 
 /**
  * The settings of `idtool bench validate`, as oclif flags. Scenario files (`idtool run`) and

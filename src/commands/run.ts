@@ -1,6 +1,6 @@
-import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../cli/base-command.js'
 import { GATE_METHOD_HELP } from '../cli/gate-help.js'
+import { Args, Flags } from '../cli/oclif.js'
 import { loadTargetCommand, runTargetCommand } from '../cli/scenario-command.js'
 import { renderGate } from '../report/gate.js'
 import { renderJunit } from '../report/junit.js'

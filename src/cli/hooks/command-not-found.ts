@@ -1,6 +1,7 @@
-import { Errors, type Hook } from '@oclif/core'
+import type { Hook } from '@oclif/core/interfaces'
 import { editDistance } from '../../config/auth-plugins.js'
 import { ExitCode } from '../../exit-codes.js'
+import { Errors } from '../oclif.js'
 
 /**
  * oclif's `command_not_found` hook: an unknown command goes through idtool's error path (one `Error:` line,

@@ -1,8 +1,8 @@
-import { Flags } from '@oclif/core'
 import { parseThresholds } from '../../check/plugin.js'
 import { checkValidate, VALIDATE_METRICS } from '../../check/validate.js'
 import { CheckCommand, checkFlags } from '../../cli/check-command.js'
 import { osFlagInputs, osFlags } from '../../cli/flags.js'
+import { Flags } from '../../cli/oclif.js'
 import { openSession } from '../../keystone/session.js'
 import { resolveAuthOrLab } from '../../lab/target.js'
 

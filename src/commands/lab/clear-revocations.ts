@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
+import { Flags } from '../../cli/oclif.js'
 import { clearRevocations, labRevocationStore } from '../../lab/revocations.js'
 
 export default class LabClearRevocations extends BaseCommand {

@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
+import { Flags } from '../../cli/oclif.js'
 import { labDown } from '../../lab/down.js'
 
 export default class LabDown extends BaseCommand {

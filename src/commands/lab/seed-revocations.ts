@@ -1,6 +1,6 @@
-import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
+import { Args, Flags } from '../../cli/oclif.js'
 import { UsageError } from '../../errors.js'
 import { labRevocationStore, seedRevocations, setRevocationLevel } from '../../lab/revocations.js'
 

@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { osFlagInputs, osFlags } from '../../cli/flags.js'
+import { Flags } from '../../cli/oclif.js'
 import { ExitCode } from '../../exit-codes.js'
 import { openSession } from '../../keystone/session.js'
 import { smoke } from '../../lab/smoke.js'

@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
+import { Flags } from '../../cli/oclif.js'
 import { labUp } from '../../lab/up.js'
 import { renderLabUp } from '../../report/lab.js'
 

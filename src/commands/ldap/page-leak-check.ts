@@ -1,6 +1,6 @@
-import { Flags, type Interfaces } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { durationFlag, osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
+import { Flags, type Interfaces } from '../../cli/oclif.js'
 import { leakProgressLine } from '../../cli/progress.js'
 import { LAB_BIND_DN, LAB_LDAP_DOMAIN, LAB_USERS_DN } from '../../lab/layout.js'
 import { LDAP_URL } from '../../lab/slapd.js'

@@ -1,5 +1,5 @@
-import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
+import { Args, Flags } from '../../cli/oclif.js'
 import { UsageError } from '../../errors.js'
 import { type LoadedResult, REPORT_FORMATS, type ReportFormat, renderResults } from '../../report/render.js'
 import { loadResult } from '../../results/load.js'

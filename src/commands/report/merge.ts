@@ -1,5 +1,5 @@
-import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
+import { Args, Flags } from '../../cli/oclif.js'
 import { UsageError } from '../../errors.js'
 import { mergeBenchResults } from '../../metrics/gate.js'
 import { mergeSweepShards, ranTogether } from '../../metrics/merge.js'

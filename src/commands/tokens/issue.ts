@@ -1,7 +1,7 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../cli/base-command.js'
 import { bulkRunCallbacks } from '../../cli/bulk-progress.js'
 import { osFlagInputs, osFlags } from '../../cli/flags.js'
+import { Flags } from '../../cli/oclif.js'
 import { bulkFlags, bulkSettings, checkBulkConcurrency } from '../../cli/token-flags.js'
 import { tokensIssueRun } from '../../keystone/tokens-issue.js'
 import { resolveAuthOrLab } from '../../lab/target.js'
