@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads'
+import { type MessagePort, parentPort } from 'node:worker_threads'
 import { IdtoolError } from '../errors.js'
 import { runValidateBench } from './validate.js'
 import type { ParentMessage, WorkerJob, WorkerMessage } from './workers.js'
@@ -9,30 +9,35 @@ import type { ParentMessage, WorkerJob, WorkerMessage } from './workers.js'
  * A `stop` message ends the run early; the partial result is still posted.
  */
 
-const port = parentPort
-if (!port) throw new Error('bench/validate-worker.js runs only as a worker thread')
-const job = workerData as WorkerJob
+if (!parentPort) throw new Error('bench/validate-worker.js runs only as a worker thread')
+const port: MessagePort = parentPort
 const stop = new AbortController()
+const post = (m: WorkerMessage) => port.postMessage(m)
+
+async function run(job: WorkerJob): Promise<void> {
+  try {
+    const result = await runValidateBench(job.options, {
+      ...job.deps,
+      signal: stop.signal,
+      onProgress: (progress) => post({ type: 'progress', progress }),
+    })
+    post({ type: 'result', result })
+  } catch (err) {
+    const e = err as Error
+    post({
+      type: 'error',
+      message: e?.message ?? String(err),
+      name: e?.name ?? 'Error',
+      ...(err instanceof IdtoolError
+        ? { code: err.code, exitCode: err.exitCode, ...(err.hint ? { hint: err.hint } : {}) }
+        : {}),
+    })
+  }
+  port.close()
+}
+
 port.on('message', (m: ParentMessage) => {
   if (m?.type === 'stop') stop.abort()
+  else if (m?.type === 'run') void run(m.job)
 })
-const post = (m: WorkerMessage) => port.postMessage(m)
-try {
-  const result = await runValidateBench(job.options, {
-    ...job.deps,
-    signal: stop.signal,
-    onProgress: (progress) => post({ type: 'progress', progress }),
-  })
-  post({ type: 'result', result })
-} catch (err) {
-  const e = err as Error
-  post({
-    type: 'error',
-    message: e?.message ?? String(err),
-    name: e?.name ?? 'Error',
-    ...(err instanceof IdtoolError
-      ? { code: err.code, exitCode: err.exitCode, ...(err.hint ? { hint: err.hint } : {}) }
-      : {}),
-  })
-}
-port.close()
+post({ type: 'ready' })

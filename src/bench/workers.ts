@@ -18,8 +18,8 @@ import type { ValidateBenchDeps, ValidateBenchOptions } from './validate-types.j
  * inside each shard's `bench.validate` result). Tokens partition as shards do (token k to worker k mod N).
  */
 
-/** How long the workers get to start and warm up before the common start, when none is given, ms. */
-export const WORKER_START_LEAD_MS = 750
+/** The lead of the common start over the end of the warm-up, once every thread is ready, ms. */
+export const WORKER_START_LEAD_MS = 100
 
 /** What one worker thread is given (structured-cloned). */
 export interface WorkerJob {
@@ -29,12 +29,13 @@ export interface WorkerJob {
 
 /** What a worker thread posts back. */
 export type WorkerMessage =
+  | { type: 'ready' }
   | { type: 'progress'; progress: EngineProgress }
   | { type: 'result'; result: BenchValidateResult }
   | { type: 'error'; message: string; name: string; code?: string; exitCode?: number; hint?: string }
 
 /** What the parent posts to a worker. */
-export type ParentMessage = { type: 'stop' }
+export type ParentMessage = { type: 'run'; job: WorkerJob } | { type: 'stop' }
 
 export interface WorkersOptions extends ValidateBenchOptions {
   /** the worker threads (shards), at least 1 */
@@ -135,35 +136,49 @@ function errorOf(m: Extract<WorkerMessage, { type: 'error' }>): Error {
   return e
 }
 
-/** Run one shard in a worker thread; `stop` on abort; its progress to `onProgress`. */
-function runWorker(
-  job: WorkerJob,
-  signal: AbortSignal | undefined,
-  onProgress: (p: EngineProgress) => void,
-): Promise<BenchValidateResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(workerEntry(), { workerData: job })
-    let settled = false
-    const stop = () => worker.postMessage({ type: 'stop' } satisfies ParentMessage)
-    signal?.addEventListener('abort', stop, { once: true })
-    const finish = (f: () => void) => {
-      if (settled) return
-      settled = true
-      signal?.removeEventListener('abort', stop)
-      f()
-      void worker.terminate()
-    }
-    worker.on('message', (m: WorkerMessage) => {
-      if (m.type === 'progress') onProgress(m.progress)
-      else if (m.type === 'result') finish(() => resolve(m.result))
-      else finish(() => reject(errorOf(m)))
-    })
-    worker.on('error', (err) => finish(() => reject(err)))
-    worker.on('exit', (code) =>
-      finish(() => reject(new IdtoolError(`a load worker thread exited (code ${code}) without a result`))),
-    )
-    if (signal?.aborted) stop()
+/** A started worker thread: ready (its modules loaded) when `ready` resolves; `run` gives it its shard. */
+interface ShardThread {
+  ready: Promise<void>
+  run(job: WorkerJob): Promise<BenchValidateResult>
+  stop(): void
+  terminate(): Promise<number>
+}
+
+/** Start a worker thread; its progress to `onProgress`. */
+function startThread(onProgress: (p: EngineProgress) => void): ShardThread {
+  const worker = new Worker(workerEntry())
+  let settle: { resolve(r: BenchValidateResult): void; reject(e: unknown): void } | undefined
+  let onReady: { resolve(): void; reject(e: unknown): void } | undefined
+  const ready = new Promise<void>((resolve, reject) => {
+    onReady = { resolve, reject }
   })
+  const fail = (err: unknown) => {
+    onReady?.reject(err)
+    settle?.reject(err)
+    settle = undefined
+  }
+  worker.on('message', (m: WorkerMessage) => {
+    if (m.type === 'ready') onReady?.resolve()
+    else if (m.type === 'progress') onProgress(m.progress)
+    else if (m.type === 'result') {
+      settle?.resolve(m.result)
+      settle = undefined
+    } else fail(errorOf(m))
+  })
+  worker.on('error', fail)
+  worker.on('exit', (code) =>
+    fail(new IdtoolError(`a load worker thread exited (code ${code}) without a result`)),
+  )
+  return {
+    ready,
+    run: (job) =>
+      new Promise((resolve, reject) => {
+        settle = { resolve, reject }
+        worker.postMessage({ type: 'run', job } satisfies ParentMessage)
+      }),
+    stop: () => worker.postMessage({ type: 'stop' } satisfies ParentMessage),
+    terminate: () => worker.terminate(),
+  }
 }
 
 /**
@@ -176,29 +191,34 @@ export async function runValidateWorkers(
   o: WorkersOptions,
   deps: ValidateBenchDeps = {},
 ): Promise<WorkersRun> {
-  const startAt = o.startAtEpochMs ?? Date.now() + o.warmupMs + WORKER_START_LEAD_MS
-  const jobs = await workerJobs(o, startAt)
   const latest: EngineProgress[] = []
-  const tls = deps.tls || deps.ca ? { ...deps.tls, ca: deps.tls?.ca ?? deps.ca } : undefined
-  const shards = await Promise.all(
-    jobs.map((options, i) =>
-      runWorker(
-        {
-          options,
-          deps: {
-            ...(tls ? { tls } : {}),
-            ...(deps.tlsResume !== undefined ? { tlsResume: deps.tlsResume } : {}),
-            ...(deps.progressIntervalMs !== undefined ? { progressIntervalMs: deps.progressIntervalMs } : {}),
-          },
-        },
-        deps.signal,
-        (p) => {
-          latest[i] = p
-          if (deps.onProgress && latest.filter(Boolean).length === jobs.length)
-            deps.onProgress(sumProgress(latest))
-        },
-      ),
-    ),
+  const threads = Array.from({ length: o.workers }, (_, i) =>
+    startThread((p) => {
+      latest[i] = p
+      if (deps.onProgress && latest.filter(Boolean).length === o.workers) deps.onProgress(sumProgress(latest))
+    }),
   )
-  return { merged: mergeBenchResults(shards), shards }
+  const stop = () => {
+    for (const t of threads) t.stop()
+  }
+  deps.signal?.addEventListener('abort', stop, { once: true })
+  try {
+    // the common start once every thread has loaded its modules
+    await Promise.all(threads.map((t) => t.ready))
+    const startAt = o.startAtEpochMs ?? Date.now() + o.warmupMs + WORKER_START_LEAD_MS
+    const jobs = await workerJobs(o, startAt)
+    const tls = deps.tls || deps.ca ? { ...deps.tls, ca: deps.tls?.ca ?? deps.ca } : undefined
+    const common: WorkerJob['deps'] = {
+      ...(tls ? { tls } : {}),
+      ...(deps.tlsResume !== undefined ? { tlsResume: deps.tlsResume } : {}),
+      ...(deps.progressIntervalMs !== undefined ? { progressIntervalMs: deps.progressIntervalMs } : {}),
+    }
+    const runs = threads.map((t, i) => t.run({ options: jobs[i]!, deps: common }))
+    if (deps.signal?.aborted) stop()
+    const shards = await Promise.all(runs)
+    return { merged: mergeBenchResults(shards), shards }
+  } finally {
+    deps.signal?.removeEventListener('abort', stop)
+    await Promise.all(threads.map((t) => t.terminate()))
+  }
 }
