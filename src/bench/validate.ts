@@ -1,56 +1,38 @@
 import type { AuthInputs } from '../config/auth.js'
+import { UsageError } from '../errors.js'
 import { openSession } from '../keystone/session.js'
 import {
   forbiddenValidationWatch,
   usableTokens,
-  type ValidateToken,
   validationRequests,
   validationUrl,
 } from '../keystone/validation.js'
 import { resolveAuthOrLab } from '../lab/target.js'
-import {
-  checkSettings,
-  type EngineDeps,
-  type EngineProgress,
-  type EngineRun,
-  type EngineSettings,
-  runEngine,
-} from '../load/engine.js'
+import { checkSettings, type EngineRun, runEngine } from '../load/engine.js'
 import { percentiles } from '../load/recorder.js'
 import { encodeHistogram } from '../metrics/histogram.js'
-import type { BenchValidateResult, ShardInfo } from '../results/types.js'
+import type { BenchValidateResult } from '../results/types.js'
 import { type ShardPlan, shardRun } from './shard.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
+import type {
+  ValidateBenchDeps,
+  ValidateBenchOptions,
+  ValidateBenchSettings,
+  ValidateProgress,
+} from './validate-types.js'
+import { runValidateWorkers } from './workers.js'
 
 /**
  * `bench validate`: Keystone's validation requests (keystone/validation.ts) driven by the load engine
  * (load/engine.ts), the run turned into the `bench.validate` result.
  */
 
-/** The settings of a validation benchmark: everything but the target and the tokens. */
-export interface ValidateBenchSettings extends EngineSettings {
-  /** append `?nocatalog` */
-  nocatalog: boolean
-}
-
-export interface ValidateBenchOptions extends ValidateBenchSettings {
-  /** the validation URL, e.g. http://127.0.0.1:5000/v3/auth/tokens (no query) */
-  url: string
-  /** X-Auth-Token of every request */
-  callerToken: string
-  /** X-Subject-Token values, used in turn; 'failed' entries are skipped */
-  tokens: ValidateToken[]
-  /** a shard's run: its record in the result (the start skew comes from the run) */
-  shard?: Omit<ShardInfo, 'startSkewMs'>
-}
-
-/** Live progress of a run, for a progress line. */
-export type ValidateProgress = EngineProgress
-
-export interface ValidateBenchDeps extends Omit<EngineDeps, 'watch'> {
-  /** @deprecated use `tls: { ca }`; still honoured when `tls` has no `ca` */
-  ca?: string
-}
+export type {
+  ValidateBenchDeps,
+  ValidateBenchOptions,
+  ValidateBenchSettings,
+  ValidateProgress,
+} from './validate-types.js'
 
 /**
  * Run a token-validation benchmark: an optional warm-up, then the measured phase, with every answer
@@ -90,6 +72,8 @@ export interface BenchValidateOptions {
   signal?: AbortSignal
   /** a share of a load run by several generators (`--shard`), a common start (`--start-at`) */
   shard?: ShardPlan
+  /** run the load on this many worker threads of this process (shards merged exactly); default 1 */
+  workers?: number
 }
 
 export interface BenchValidateCallbacks {
@@ -105,6 +89,11 @@ export async function benchValidate(
   o: BenchValidateOptions,
   cb: BenchValidateCallbacks,
 ): Promise<BenchValidateResult> {
+  const workers = o.workers ?? 1
+  if (workers > 1 && o.shard?.shard)
+    throw new UsageError('--workers and --shard exclude each other', {
+      hint: 'run each shard with --workers 1, or one generator with --workers N (N shards in one process).',
+    })
   // a nonsense shard or a start time already past: refused before any work
   const sharded = shardRun(o.settings, o.source, o.shard)
   const auth = resolveAuthOrLab(o.auth)
@@ -127,6 +116,23 @@ export async function benchValidate(
       ...(prepared.file ? { file: prepared.file } : {}),
     })
     const url = validationUrl(session.client.base)
+    const onProgress = (progress: ValidateProgress) => cb.onEvent({ type: 'run', progress })
+    if (workers > 1) {
+      const { merged } = await runValidateWorkers(
+        {
+          ...o.settings,
+          url,
+          callerToken: session.caller.token,
+          tokens: prepared.tokens,
+          workers,
+          source: o.source,
+          ...(o.shard?.startAtEpochMs !== undefined ? { startAtEpochMs: o.shard.startAtEpochMs } : {}),
+          ...(o.shard?.startToleranceMs !== undefined ? { startToleranceMs: o.shard.startToleranceMs } : {}),
+        },
+        { tls: session.tls, signal: o.signal, onProgress },
+      )
+      return merged
+    }
     const { tokens, shard } = await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
     return await runValidateBench(
       {
@@ -136,7 +142,7 @@ export async function benchValidate(
         tokens,
         ...(shard ? { shard } : {}),
       },
-      { tls: session.tls, signal: o.signal, onProgress: (progress) => cb.onEvent({ type: 'run', progress }) },
+      { tls: session.tls, signal: o.signal, onProgress },
     )
   } finally {
     await session.close()

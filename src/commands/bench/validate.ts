@@ -2,7 +2,7 @@ import { benchValidate } from '../../bench/validate.js'
 import { BaseCommand } from '../../cli/base-command.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
 import { showEvents, validateEventLine } from '../../cli/progress.js'
-import { shardFlags, shardPlanFromFlags } from '../../cli/shard-flags.js'
+import { parseWorkers, shardFlags, shardPlanFromFlags, workersFlag } from '../../cli/shard-flags.js'
 import {
   benchValidateFlags,
   tokenSourceFromFlags,
@@ -50,6 +50,12 @@ export default class BenchValidate extends BaseCommand {
         '<%= config.bin %> <%= command.id %> --tokens pool.jsonl --rate 300 --duration 30s --warmup 5s --shard 1/3 --start-at 2026-11-30T10:00:00Z --out shard-1.json',
     },
     {
+      description:
+        'Both cores of this machine: two worker threads, each half of the load, merged into one result',
+      command:
+        '<%= config.bin %> <%= command.id %> --tokens pool.jsonl --concurrency 20 --duration 10s --workers 2',
+    },
+    {
       description: 'Machine-readable result',
       command: '<%= config.bin %> <%= command.id %> --token-count 50 --duration 10s --concurrency 5 --json',
     },
@@ -60,6 +66,7 @@ export default class BenchValidate extends BaseCommand {
     ...osFlags,
     ...benchValidateFlags,
     ...shardFlags,
+    ...workersFlag,
   }
 
   async run(): Promise<BenchValidateResult> {
@@ -68,6 +75,7 @@ export default class BenchValidate extends BaseCommand {
     const settings = validateSettingsFromFlags(flags)
     const source = tokenSourceFromFlags(flags)
     const shard = shardPlanFromFlags(flags)
+    const workers = parseWorkers(flags.workers)
     // output files are checked before any work: a bad path fails at once, not after the run
     this.checkOutputPaths([
       ['--out', flags.out],
@@ -77,7 +85,7 @@ export default class BenchValidate extends BaseCommand {
     const progress = this.progress()
     const warn = (m: string) => this.warnLine(m)
     const result = await benchValidate(
-      { settings, source, auth: { flags: osFlagInputs(flags), env: process.env }, signal, shard },
+      { settings, source, auth: { flags: osFlagInputs(flags), env: process.env }, signal, shard, workers },
       { warn, onEvent: showEvents(validateEventLine, { progress, warn, info: (m) => this.info(m) }) },
     ).finally(() => progress.done())
     this.saveRunOutputs([
