@@ -19,6 +19,7 @@ import {
 import { percentiles } from '../load/recorder.js'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchValidateResult, ShardInfo } from '../results/types.js'
+import { type ServerMemoryOptions, ServerMemoryWatch } from './server-memory.js'
 import { type ShardPlan, shardRun } from './shard.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
 
@@ -90,6 +91,8 @@ export interface BenchValidateOptions {
   signal?: AbortSignal
   /** a share of a load run by several generators (`--shard`), a common start (`--start-at`) */
   shard?: ShardPlan
+  /** watch the memory of server processes during the measured phase (`--pid`, `--watch-lab`) */
+  memory?: ServerMemoryOptions
 }
 
 export interface BenchValidateCallbacks {
@@ -108,6 +111,8 @@ export async function benchValidate(
   // a nonsense shard or a start time already past: refused before any work
   const sharded = shardRun(o.settings, o.source, o.shard)
   const auth = resolveAuthOrLab(o.auth)
+  // a PID that is not there fails before any work
+  const memory = o.memory ? ServerMemoryWatch.open(o.memory, cb.warn) : undefined
   const session = await openSession(auth, {
     warn: cb.warn,
     timeoutMs: o.settings.timeoutMs,
@@ -128,7 +133,7 @@ export async function benchValidate(
     })
     const url = validationUrl(session.client.base)
     const { tokens, shard } = await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
-    return await runValidateBench(
+    const result = await runValidateBench(
       {
         ...sharded.settings,
         url,
@@ -136,8 +141,19 @@ export async function benchValidate(
         tokens,
         ...(shard ? { shard } : {}),
       },
-      { tls: session.tls, signal: o.signal, onProgress: (progress) => cb.onEvent({ type: 'run', progress }) },
+      {
+        tls: session.tls,
+        signal: o.signal,
+        onProgress: (progress) => {
+          if (progress.phase === 'measure')
+            memory?.observe(progress.completed, progress.errors + progress.unexpectedStatus)
+          cb.onEvent({ type: 'run', progress })
+        },
+      },
     )
+    if (!memory) return result
+    const q = result.requests
+    return { ...result, memory: memory.finish(q.total, q.errors + q.unexpectedStatus) }
   } finally {
     await session.close()
   }
@@ -151,7 +167,7 @@ function assemble(o: ValidateBenchOptions, run: EngineRun): BenchValidateResult 
   const open = o.model === 'open'
   const seconds = s.durationMs / 1000
   return {
-    version: 2,
+    version: 3,
     kind: 'bench.validate',
     target: o.url,
     model: o.model,
