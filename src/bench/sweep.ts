@@ -90,7 +90,7 @@ export async function runSweep(opts: SweepOptions, driver: SweepDriver): Promise
     if (levels[i]! <= levels[i - 1]!) throw new IdtoolError('sweep levels must be strictly ascending')
   }
   const result: BenchSweepResult = {
-    version: 2,
+    version: 3,
     kind: 'bench.sweep',
     ...(opts.label ? { label: opts.label } : {}),
     startedAt: new Date(t0).toISOString(),

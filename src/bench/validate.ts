@@ -12,6 +12,7 @@ import { checkSettings, type EngineRun, runEngine } from '../load/engine.js'
 import { percentiles } from '../load/recorder.js'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchValidateResult } from '../results/types.js'
+import { type ServerMemoryOptions, ServerMemoryWatch } from './server-memory.js'
 import { type ShardPlan, shardRun } from './shard.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
 import type {
@@ -74,6 +75,8 @@ export interface BenchValidateOptions {
   shard?: ShardPlan
   /** run the load on this many worker threads of this process (shards merged exactly); default 1 */
   workers?: number
+  /** watch the memory of server processes during the measured phase (`--pid`, `--watch-lab`) */
+  memory?: ServerMemoryOptions
 }
 
 export interface BenchValidateCallbacks {
@@ -97,6 +100,8 @@ export async function benchValidate(
   // a nonsense shard or a start time already past: refused before any work
   const sharded = shardRun(o.settings, o.source, o.shard)
   const auth = resolveAuthOrLab(o.auth)
+  // a PID that is not there fails before any work
+  const memory = o.memory ? ServerMemoryWatch.open(o.memory, cb.warn) : undefined
   const session = await openSession(auth, {
     warn: cb.warn,
     timeoutMs: o.settings.timeoutMs,
@@ -116,7 +121,12 @@ export async function benchValidate(
       ...(prepared.file ? { file: prepared.file } : {}),
     })
     const url = validationUrl(session.client.base)
-    const onProgress = (progress: ValidateProgress) => cb.onEvent({ type: 'run', progress })
+    const onProgress = (progress: ValidateProgress) => {
+      if (progress.phase === 'measure')
+        memory?.observe(progress.completed, progress.errors + progress.unexpectedStatus)
+      cb.onEvent({ type: 'run', progress })
+    }
+    let result: BenchValidateResult
     if (workers > 1) {
       const { merged } = await runValidateWorkers(
         {
@@ -131,19 +141,23 @@ export async function benchValidate(
         },
         { tls: session.tls, signal: o.signal, onProgress },
       )
-      return merged
+      result = merged
+    } else {
+      const { tokens, shard } = await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
+      result = await runValidateBench(
+        {
+          ...sharded.settings,
+          url,
+          callerToken: session.caller.token,
+          tokens,
+          ...(shard ? { shard } : {}),
+        },
+        { tls: session.tls, signal: o.signal, onProgress },
+      )
     }
-    const { tokens, shard } = await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
-    return await runValidateBench(
-      {
-        ...sharded.settings,
-        url,
-        callerToken: session.caller.token,
-        tokens,
-        ...(shard ? { shard } : {}),
-      },
-      { tls: session.tls, signal: o.signal, onProgress },
-    )
+    if (!memory) return result
+    const q = result.requests
+    return { ...result, memory: memory.finish(q.total, q.errors + q.unexpectedStatus) }
   } finally {
     await session.close()
   }
@@ -157,7 +171,7 @@ function assemble(o: ValidateBenchOptions, run: EngineRun): BenchValidateResult 
   const open = o.model === 'open'
   const seconds = s.durationMs / 1000
   return {
-    version: 2,
+    version: 3,
     kind: 'bench.validate',
     target: o.url,
     model: o.model,

@@ -35,6 +35,19 @@ export function labPids(p: LabPaths, workers: number) {
   }
 }
 
+/**
+ * The processes that serve the requests of the lab's Keystone workers (the uwsgi workers, not their
+ * masters), by worker name: ks1, ks2... `pid` is null for a worker that is not running. An empty list: no lab.
+ */
+export function labServingPids(dir: string): Array<{ name: string; pid: number | null }> {
+  const p = labPaths(dir)
+  const n = readState(p)?.spec?.workers ?? 0
+  return labPids(p, n).workers.map((pid, k) => ({
+    name: `ks${k + 1}`,
+    pid: pid ? (childPids(pid)[0] ?? null) : null,
+  }))
+}
+
 /** The live state of the lab in `dir`: every component with its URL, PID and health. */
 export async function labStatus(dir: string): Promise<LabStatus> {
   const p = labPaths(dir)
