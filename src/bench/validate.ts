@@ -121,46 +121,79 @@ export async function benchValidate(
       ...(prepared.file ? { file: prepared.file } : {}),
     })
     const url = validationUrl(session.client.base)
-    const onProgress = (progress: ValidateProgress) => {
-      if (progress.phase === 'measure')
-        memory?.observe(progress.completed, progress.errors + progress.unexpectedStatus)
-      cb.onEvent({ type: 'run', progress })
-    }
-    let result: BenchValidateResult
-    if (workers > 1) {
-      const { merged } = await runValidateWorkers(
-        {
-          ...o.settings,
-          url,
-          callerToken: session.caller.token,
-          tokens: prepared.tokens,
-          workers,
-          source: o.source,
-          ...(o.shard?.startAtEpochMs !== undefined ? { startAtEpochMs: o.shard.startAtEpochMs } : {}),
-          ...(o.shard?.startToleranceMs !== undefined ? { startToleranceMs: o.shard.startToleranceMs } : {}),
-        },
-        { tls: session.tls, signal: o.signal, onProgress },
-      )
-      result = merged
-    } else {
-      const { tokens, shard } = await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
-      result = await runValidateBench(
-        {
-          ...sharded.settings,
-          url,
-          callerToken: session.caller.token,
-          tokens,
-          ...(shard ? { shard } : {}),
-        },
-        { tls: session.tls, signal: o.signal, onProgress },
-      )
-    }
-    if (!memory) return result
-    const q = result.requests
-    return { ...result, memory: memory.finish(q.total, q.errors + q.unexpectedStatus) }
+    const { tokens, shard } =
+      workers > 1
+        ? { tokens: prepared.tokens, shard: undefined }
+        : await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
+    return await runValidateLoad(
+      {
+        ...(workers > 1 ? o.settings : sharded.settings),
+        url,
+        callerToken: session.caller.token,
+        tokens,
+        ...(shard ? { shard } : {}),
+      },
+      {
+        workers,
+        source: o.source,
+        ...(o.shard?.startAtEpochMs !== undefined ? { startAtEpochMs: o.shard.startAtEpochMs } : {}),
+        ...(o.shard?.startToleranceMs !== undefined ? { startToleranceMs: o.shard.startToleranceMs } : {}),
+        ...(memory ? { memory } : {}),
+      },
+      { tls: session.tls, signal: o.signal, onProgress: (progress) => cb.onEvent({ type: 'run', progress }) },
+    )
   } finally {
     await session.close()
   }
+}
+
+/** How one validation load runs besides its settings: threads, the shards' common start, a memory watch. */
+export interface ValidateLoadPlan {
+  /** worker threads (shards of the load, merged exactly); 1: this thread */
+  workers: number
+  /** how the tokens were prepared (the workers' config hash) */
+  source?: TokenSource
+  /** the workers' common start (--start-at), epoch ms */
+  startAtEpochMs?: number
+  startToleranceMs?: number
+  /** a watch opened for this load: it samples the servers on every measuring progress tick */
+  memory?: ServerMemoryWatch
+}
+
+/**
+ * One validation load, the unit `bench validate` runs once and `bench sweep` once per level: on `workers`
+ * threads merged exactly, or in this thread; with a memory watch, the servers' memory is sampled against the
+ * requests answered and the verdict lands in the result's `memory`.
+ */
+export async function runValidateLoad(
+  o: ValidateBenchOptions,
+  plan: ValidateLoadPlan,
+  deps: ValidateBenchDeps,
+): Promise<BenchValidateResult> {
+  const { memory } = plan
+  const onProgress = (progress: ValidateProgress) => {
+    if (progress.phase === 'measure')
+      memory?.observe(progress.completed, progress.errors + progress.unexpectedStatus)
+    deps.onProgress?.(progress)
+  }
+  const result =
+    plan.workers > 1
+      ? (
+          await runValidateWorkers(
+            {
+              ...o,
+              workers: plan.workers,
+              ...(plan.source ? { source: plan.source } : {}),
+              ...(plan.startAtEpochMs !== undefined ? { startAtEpochMs: plan.startAtEpochMs } : {}),
+              ...(plan.startToleranceMs !== undefined ? { startToleranceMs: plan.startToleranceMs } : {}),
+            },
+            { ...deps, onProgress },
+          )
+        ).merged
+      : await runValidateBench(o, { ...deps, onProgress })
+  if (!memory) return result
+  const q = result.requests
+  return { ...result, memory: memory.finish(q.total, q.errors + q.unexpectedStatus) }
 }
 
 const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d

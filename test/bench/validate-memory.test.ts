@@ -50,6 +50,25 @@ describe('benchValidate with server memory (fake Keystone)', () => {
     expect(xs[0]!).toBeLessThanOrEqual(r.requests.total)
   })
 
+  it('with --workers 2 the watch follows the workers\' summed progress and ends at the merged total', async () => {
+    const r = await benchValidate(
+      {
+        settings,
+        source: { count: 6 },
+        auth: { flags: {}, env: fakeKeystoneEnv(fk.authUrl) },
+        workers: 2,
+        memory: { pids: [process.pid], leakThresholdBytesPerRequest: 256 },
+      },
+      cb,
+    )
+    expect(r.shards?.count).toBe(2)
+    const s = r.memory!.processes[`pid-${process.pid}`]!.rssAnon
+    expect(s.samples).toBeGreaterThanOrEqual(2)
+    const xs = s.series!.map((p) => p[0])
+    expect(xs.every((x, i) => i === 0 || x > xs[i - 1]!)).toBe(true)
+    expect(xs.at(-1)).toBe(r.requests.total)
+  })
+
   it('without the option the result has no memory; a PID that is not there fails before any request', async () => {
     const plain = await benchValidate(
       {

@@ -7,9 +7,10 @@ import { renderBenchValidateTable } from '../../src/report/bench.js'
 import { renderHtml } from '../../src/report/html/page.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import { renderMixedTable } from '../../src/report/mixed.js'
+import { renderSweepTable } from '../../src/report/sweep.js'
 import { checkResult } from '../../src/results/load.js'
 import type { ServerMemory } from '../../src/results/types.js'
-import { benchResult, mixedResult } from '../fixtures/results.js'
+import { benchResult, mixedResult, sweepResult } from '../fixtures/results.js'
 
 // The server memory of a benchmark result as every renderer shows it, the gate's metrics on it, and the
 // flags that ask for it. The memory comes from the real watch over a fake /proc (two uwsgi workers).
@@ -48,6 +49,19 @@ describe('server memory in results and reports', () => {
   it('is valid in the schemas of bench.validate and bench.mixed', () => {
     expect(checkResult(JSON.parse(JSON.stringify(validate)), 'v.json').kind).toBe('bench.validate')
     expect(checkResult(JSON.parse(JSON.stringify(mixed)), 'm.json').kind).toBe('bench.mixed')
+  })
+
+  it('a sweep shows each level\'s verdict under its table, and is valid in the bench.sweep schema', () => {
+    const sweep = sweepResult()
+    sweep.points[1]!.result = { ...sweep.points[1]!.result, memory: m }
+    expect(checkResult(JSON.parse(JSON.stringify(sweep)), 's.json').kind).toBe('bench.sweep')
+    const lines = renderSweepTable(sweep)
+      .split('\n')
+      .filter((l) => /server memory/.test(l))
+    expect(lines).toEqual([
+      `${sweep.points[1]!.revocationEvents.toLocaleString('en-US')} events, server memory: leak (2 processes watched, RssAnon against requests answered; a leak grows over 256 B/request)`,
+    ])
+    expect(renderSweepTable(sweepResult())).not.toMatch(/server memory/)
   })
 
   it('text, Markdown and HTML show each process with its verdict and slope per 1,000 requests', () => {
