@@ -50,7 +50,7 @@ describe('benchValidate with server memory (fake Keystone)', () => {
     expect(xs[0]!).toBeLessThanOrEqual(r.requests.total)
   })
 
-  it('with --workers 2 the watch follows the workers\' summed progress and ends at the merged total', async () => {
+  it("with --workers 2 the watch follows the workers' summed progress and ends at the merged total", async () => {
     const r = await benchValidate(
       {
         settings,

@@ -51,7 +51,7 @@ describe('server memory in results and reports', () => {
     expect(checkResult(JSON.parse(JSON.stringify(mixed)), 'm.json').kind).toBe('bench.mixed')
   })
 
-  it('a sweep shows each level\'s verdict under its table, and is valid in the bench.sweep schema', () => {
+  it("a sweep shows each level's verdict under its table, and is valid in the bench.sweep schema", () => {
     const sweep = sweepResult()
     sweep.points[1]!.result = { ...sweep.points[1]!.result, memory: m }
     expect(checkResult(JSON.parse(JSON.stringify(sweep)), 's.json').kind).toBe('bench.sweep')
