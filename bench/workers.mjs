@@ -6,10 +6,12 @@
 //   npm run build && node bench/workers.mjs [--url http://127.0.0.1:8080/] [--connections 20] [--seconds 5]
 //       [--rounds 3]
 //
+// wrk -t1 runs too: wrk -t2 / wrk -t1 shows how much a second client thread can add on this machine at all.
 // Goals (issue 14): idtool --workers 2 max throughput >= 0.8x wrk -t2, >= 1.0x autocannon --workers 2 and
 // >= 1.6x idtool --workers 1. Every tool sends the same two token headers. The Node tools warm up unmeasured
 // for 1 s first (idtool: its engine's warm-up phase in each thread).
 
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { has, runChecked } from './lib.mjs'
 
@@ -66,8 +68,14 @@ const idtool = async (w) =>
   JSON.parse(
     (await runChecked(process.execPath, [SELF, '--child', String(w), URL_, String(C), String(S)])).out,
   )
-async function wrk() {
-  const { out } = await runChecked('wrk', ['-t2', `-c${C}`, `-d${S}s`, ...H.flatMap((h) => ['-H', h]), URL_])
+async function wrk(threads = 2) {
+  const { out } = await runChecked('wrk', [
+    `-t${threads}`,
+    `-c${C}`,
+    `-d${S}s`,
+    ...H.flatMap((h) => ['-H', h]),
+    URL_,
+  ])
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0
   return { rps, errors: Number(errors) }
@@ -85,7 +93,7 @@ async function autocannon() {
 const tools = {
   'idtool --workers 2': () => idtool(2),
   'idtool --workers 1': () => idtool(1),
-  ...(has('wrk') ? { 'wrk -t2': wrk } : {}),
+  ...(has('wrk') ? { 'wrk -t2': () => wrk(2), 'wrk -t1': () => wrk(1) } : {}),
   'autocannon --workers 2': autocannon,
 }
 const runs = Object.fromEntries(Object.keys(tools).map((k) => [k, []]))
@@ -104,6 +112,12 @@ const goals = [
   ['autocannon --workers 2', 1.0],
   ['idtool --workers 1', 1.6],
 ]
+// the room a second client thread has on this machine: where the server shares the cores (the lab's haproxy
+// on a 2-core machine), wrk's own -t2/-t1 shows how much a second thread can add at all
+if (best['wrk -t1'] && best['wrk -t2'])
+  console.log(
+    `${availableParallelism()} cores; wrk -t2 / wrk -t1 = ${(best['wrk -t2'] / best['wrk -t1']).toFixed(2)}x (the most a second client thread adds here)`,
+  )
 console.log('ratios (goal):')
 for (const [k, goal] of goals) {
   if (!best[k]) continue

@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js'
 import { labServingPids } from '../lab/status.js'
 import { MemoryWatch, ProcessGoneError, type ReadFile } from '../load/memory.js'
 import { judgeMemory } from '../metrics/memory-verdict.js'
+import type { JudgementWords } from '../metrics/stats.js'
 import type { ServerMemory, ServerMemoryProcess } from '../results/types.js'
 
 /**
@@ -14,6 +15,14 @@ import type { ServerMemory, ServerMemoryProcess } from '../results/types.js'
 
 /** Growth per request that counts as a leak when no --leak-threshold is given: 256 MiB a million requests. */
 export const DEFAULT_SERVER_LEAK_THRESHOLD = 256
+
+/** A benchmark's verdict notes speak of requests and of a longer run. */
+const REQUEST_WORDS: JudgementWords = {
+  unit: 'request',
+  more: 'run longer (--duration)',
+  // a sample is taken at every progress tick: more samples take a longer run
+  oftener: '',
+}
 
 export interface ServerMemoryOptions {
   /** processes to watch (`--pid`, repeatable) */
@@ -112,7 +121,7 @@ export class ServerMemoryWatch {
   finish(x: number, failures: number): ServerMemory {
     if (x > this.lastX) this.take(x, failures)
     const series = this.watch.series()
-    const judged = judgeMemory(series, this.threshold)
+    const judged = judgeMemory(series, this.threshold, REQUEST_WORDS)
     const processes: Record<string, ServerMemoryProcess> = {}
     for (const p of this.processes) {
       const anon = series.findIndex((s) => s.pid === p.pid && s.deciding)
