@@ -10,6 +10,14 @@ const onlyTo = (name, part, allowed, comment) => ({
   from: { path: `^src/${part}/` },
   to: { path: '^src/', pathNot: [KERNEL, `^src/(${[part, ...allowed].join('|')})/`] },
 })
+/** "from this part, never to these parts" */
+const notTo = (name, part, forbidden, comment) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path: `^src/${part}/` },
+  to: { path: `^src/(${forbidden.join('|')})/` },
+})
 module.exports = {
   forbidden: [
     {
@@ -64,28 +72,24 @@ module.exports = {
       [],
       'Result types, schemas and files: everything reads them, they read nothing.',
     ),
-    {
-      name: 'load-knows-no-keystone',
-      comment: 'The load engine drives requests it is given; Keystone and the lab come in from bench/.',
-      severity: 'error',
-      from: { path: '^src/load/' },
-      to: { path: '^src/(keystone|lab|ldap|bench|scenario|report)/' },
-    },
-    {
-      name: 'keystone-knows-no-lab',
-      comment:
-        'The Keystone client and bulk calls serve any cloud; the lab (which uses them) comes in from above.',
-      severity: 'error',
-      from: { path: '^src/keystone/' },
-      to: { path: '^src/(lab|bench|ldap|check|scenario|report)/' },
-    },
-    {
-      name: 'config-knows-no-lab',
-      comment: 'Resolution is pure; the lab default cloud comes in as an input.',
-      severity: 'error',
-      from: { path: '^src/config/' },
-      to: { path: '^src/(lab|load|bench|ldap|report|scenario)/' },
-    },
+    notTo(
+      'load-knows-no-keystone',
+      'load',
+      ['keystone', 'lab', 'ldap', 'bench', 'scenario', 'report'],
+      'The load engine drives requests it is given; Keystone and the lab come in from bench/.',
+    ),
+    notTo(
+      'keystone-knows-no-lab',
+      'keystone',
+      ['lab', 'bench', 'ldap', 'check', 'scenario', 'report'],
+      'The Keystone client and bulk calls serve any cloud; the lab (which uses them) comes in from above.',
+    ),
+    notTo(
+      'config-knows-no-lab',
+      'config',
+      ['lab', 'load', 'bench', 'ldap', 'report', 'scenario'],
+      'Resolution is pure; the lab default cloud comes in as an input.',
+    ),
     {
       name: 'kernel-imports-nothing',
       severity: 'error',

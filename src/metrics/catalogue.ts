@@ -1,8 +1,10 @@
 import { UsageError } from '../errors.js'
 import type {
+  AnyResult,
   BenchMixedResult,
   BenchSweepResult,
   BenchValidateResult,
+  GateResult,
   LeakSubject,
   PageLeakCheckResult,
   ServerMemory,
@@ -22,6 +24,9 @@ import { type Dimension, metricDimension } from './thresholds.js'
 
 export type MetricValue = number | boolean | string | null
 
+/** A result the gate can judge, and whose metrics resolve: any kind but the gate's own. */
+export type GateInputResult = Exclude<AnyResult, GateResult>
+
 export interface LabelledValue {
   /** the concrete metric, with `*` replaced, e.g. backends.ks1.p99 */
   label: string
@@ -34,7 +39,8 @@ export interface CompiledMetric {
   dimension: Dimension
   /** for baseline comparison: true when a larger value is better (throughput), false for latencies */
   higherIsBetter: boolean
-  resolve(result: unknown): LabelledValue[]
+  /** the values of the metric in `result`, a result of this kind */
+  resolve(result: GateInputResult): LabelledValue[]
 }
 
 /** Unknown metric for a result kind: unusable input, exit 2. */
@@ -427,7 +433,7 @@ function matchPattern(path: string[], segs: string[]): string | null | false {
 const compiled = (
   kind: string,
   metric: string,
-  resolve: (result: unknown) => LabelledValue[],
+  resolve: (result: GateInputResult) => LabelledValue[],
 ): CompiledMetric => ({
   metric,
   kind,

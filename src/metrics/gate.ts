@@ -1,7 +1,13 @@
 import { UsageError } from '../errors.js'
 import { type LoadOptions, loadResult, RESULT_KINDS } from '../results/load.js'
-import type { AnyResult, BenchSweepResult, BenchValidateResult, GateResult } from '../results/types.js'
-import { type CompiledMetric, compileMetric, type LabelledValue, type MetricValue } from './catalogue.js'
+import type { BenchSweepResult, BenchValidateResult, GateResult } from '../results/types.js'
+import {
+  type CompiledMetric,
+  compileMetric,
+  type GateInputResult,
+  type LabelledValue,
+  type MetricValue,
+} from './catalogue.js'
 import { type Comparison, compareRuns, type RegressionSpec } from './compare.js'
 import { groupByOverlap, mergeBenchResults, mergeSweepShards } from './merge.js'
 import { checkShardSet } from './shards.js'
@@ -16,8 +22,7 @@ export { parseThreshold, type Threshold } from './thresholds.js'
 
 export type GateCheck = GateResult['checks'][number]
 
-/** A result the gate can judge: any kind but its own. */
-export type GateInputResult = Exclude<AnyResult, GateResult>
+export type { GateInputResult }
 
 /** A result to judge and where it came from (its file, or a label for a result that was not saved). */
 export interface LoadedResult {

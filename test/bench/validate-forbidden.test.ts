@@ -3,6 +3,7 @@ import { runValidateBench, type ValidateBenchOptions } from '../../src/bench/val
 import { IdtoolError } from '../../src/errors.js'
 import { ForbiddenWatch } from '../../src/keystone/policy.js'
 import { FORBIDDEN_PROBE } from '../../src/keystone/validation.js'
+import { validateOptions } from '../fixtures/validate-options.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 // Issue 12 item 14: a caller the policy does not allow gets 403 for every validation. The run stops after
@@ -28,23 +29,13 @@ beforeAll(async () => {
 })
 afterAll(() => srv.close())
 
-const options = (over: Partial<ValidateBenchOptions> = {}): ValidateBenchOptions => ({
-  url: `${srv.url}/v3/auth/tokens`,
-  callerToken: 'reader',
-  tokens: [{ token: 'a' }, { token: 'b' }, { token: 'c' }],
-  model: 'closed',
-  concurrency: 2,
-  rate: null,
-  connections: 2,
-  requests: 5000,
-  method: 'GET',
-  nocatalog: false,
-  keepalive: true,
-  timeoutMs: 5000,
-  warmupMs: 0,
-  backendHeader: 'x-backend',
-  ...over,
-})
+const options = (over: Partial<ValidateBenchOptions> = {}): ValidateBenchOptions =>
+  validateOptions(`${srv.url}/v3/auth/tokens`, {
+    callerToken: 'reader',
+    tokens: [{ token: 'a' }, { token: 'b' }, { token: 'c' }],
+    requests: 5000,
+    ...over,
+  })
 
 async function thrown(p: Promise<unknown>): Promise<IdtoolError> {
   try {

@@ -3,6 +3,7 @@ import { runValidateBench, type ValidateBenchOptions } from '../../src/bench/val
 import { validationUrl } from '../../src/keystone/validation.js'
 import { decodeHistogram } from '../../src/metrics/histogram.js'
 import type { BenchValidateResult } from '../../src/results/types.js'
+import { validateOptions } from '../fixtures/validate-options.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 // A stand-in for haproxy + Keystone validation (unit test only): 200 for known tokens, 404 for
@@ -40,23 +41,10 @@ afterAll(async () => {
 })
 
 function options(over: Partial<ValidateBenchOptions> = {}): ValidateBenchOptions {
-  return {
-    url: `${srv.url}/v3/auth/tokens`,
-    callerToken: 'caller',
+  return validateOptions(`${srv.url}/v3/auth/tokens`, {
     tokens: [{ token: 'a' }, { token: 'b' }, { token: 'c' }, { token: 'rev1', state: 'revoked' }],
-    model: 'closed',
-    concurrency: 2,
-    rate: null,
-    connections: 2,
-    requests: 40,
-    method: 'GET',
-    nocatalog: false,
-    keepalive: true,
-    timeoutMs: 5000,
-    warmupMs: 0,
-    backendHeader: 'x-backend',
     ...over,
-  }
+  })
 }
 
 function expectPercentiles(p: unknown) {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { BIN, ROOT } from '../helpers/cli.js'
+import { BIN, type CliResult, childResult, ROOT } from '../helpers/cli.js'
 
 // Issue 12 item 17: a Ctrl-C in the first ~0.5 s (while idtool loads its commands, before a command's engine
 // starts) killed it silently. Now bin/run.js catches it from its first line and says so, exit 130. Node's own
@@ -9,42 +9,19 @@ import { BIN, ROOT } from '../helpers/cli.js'
 // must get the message and exit 130. Before the fix, every such delay up to the run's start (~1.5 s) killed it
 // silently.
 
-interface Outcome {
-  code: number | null
-  signal: string | null
-  stdout: string
-  stderr: string
-}
-
-function interruptAfter(args: string[], delayMs: number): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1', OS_AUTH_URL: 'http://127.0.0.1:9/v3', OS_CLOUD: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    const int = setTimeout(() => child.kill('SIGINT'), delayMs)
-    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(int)
-      clearTimeout(kill)
-      resolve({ code, signal, stdout, stderr })
-    })
+function interruptAfter(args: string[], delayMs: number): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', OS_AUTH_URL: 'http://127.0.0.1:9/v3', OS_CLOUD: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
+  const int = setTimeout(() => child.kill('SIGINT'), delayMs)
+  return childResult(child, 20_000).finally(() => clearTimeout(int))
 }
 
 /** The first outcome whose SIGINT landed after Node's own start-up (at most 8 tries, 200 to 900 ms). */
-async function firstCaught(args: string[]): Promise<Outcome & { delayMs: number }> {
-  let last: Outcome | undefined
+async function firstCaught(args: string[]): Promise<CliResult & { delayMs: number }> {
+  let last: CliResult | undefined
   for (let delayMs = 200; delayMs <= 900; delayMs += 100) {
     last = await interruptAfter(args, delayMs)
     if (last.signal !== 'SIGINT') return { ...last, delayMs }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { readLedger } from '../../src/keystone/ledger.js'
 import type { RevokeBulkResult, TokensIssueResult } from '../../src/results/types.js'
+import { REVOKE_BULK_KEYS, TOKENS_ISSUE_KEYS } from '../fixtures/results.js'
 import { parseJson, runCli } from '../helpers/cli.js'
 import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from '../keystone/fake-keystone.js'
 import { fakeCliEnv, tempDir } from '../keystone/helpers.js'
@@ -28,23 +29,7 @@ describe('tokens issue (CLI)', () => {
     const r = await runCli(['tokens', 'issue', '--count', '12', '--out', out, '--json'], { env: env() })
     expect(r.code, r.stderr).toBe(0)
     const res = parseJson<TokensIssueResult>(r)
-    expect(Object.keys(res).sort()).toEqual(
-      [
-        'version',
-        'kind',
-        'issued',
-        'failed',
-        'durationMs',
-        'ratePerSec',
-        'file',
-        'method',
-        'caller',
-        'retries',
-        'reauthentications',
-        'failureReasons',
-        'interrupted',
-      ].sort(),
-    )
+    expect(Object.keys(res).sort()).toEqual(TOKENS_ISSUE_KEYS)
     expect(res).toMatchObject({
       version: 2,
       kind: 'tokens.issue',
@@ -85,28 +70,7 @@ describe('revoke-bulk (CLI)', () => {
     const r = await runCli(['revoke-bulk', '--count', '15', '--ledger', ledger, '--json'], { env: env() })
     expect(r.code, r.stderr).toBe(0)
     const res = parseJson<RevokeBulkResult>(r)
-    expect(Object.keys(res).sort()).toEqual(
-      [
-        'version',
-        'kind',
-        'issued',
-        'revoked',
-        'failed',
-        'skipped',
-        'durationMs',
-        'issueRatePerSec',
-        'revokeRatePerSec',
-        'revocationEventsBefore',
-        'revocationEventsAfter',
-        'ledger',
-        'method',
-        'caller',
-        'retries',
-        'reauthentications',
-        'failureReasons',
-        'interrupted',
-      ].sort(),
-    )
+    expect(Object.keys(res).sort()).toEqual(REVOKE_BULK_KEYS)
     expect(res).toMatchObject({
       version: 2,
       kind: 'revoke-bulk',

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process'
+import { type ChildProcessByStdio, spawn } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -25,12 +26,26 @@ export function runCli(
     onSpawn?: (pid: number) => void
   } = {},
 ): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  const done = childResult(child, opts.timeoutMs ?? 120_000)
+  if (child.pid && opts.onSpawn) opts.onSpawn(child.pid)
+  child.stdin.end(opts.input ?? '')
+  return done
+}
+
+/**
+ * How a child process just spawned (stdout and stderr piped) ends: its exit code or signal and all it wrote.
+ * Killed with SIGKILL after `timeoutMs`.
+ */
+export function childResult(
+  child: ChildProcessByStdio<Writable | null, Readable, Readable>,
+  timeoutMs: number,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => {
@@ -39,14 +54,12 @@ export function runCli(
     child.stderr.on('data', (d) => {
       stderr += d
     })
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       resolve({ code, signal, stdout, stderr })
     })
-    if (child.pid && opts.onSpawn) opts.onSpawn(child.pid)
-    child.stdin.end(opts.input ?? '')
   })
 }
 

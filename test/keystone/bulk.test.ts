@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { AuthError, ConnectionError, HttpError } from '../../src/errors.js'
 import { backoffDelayMs, DEFAULT_RETRY, isRetryable, range, runBounded } from '../../src/keystone/bulk.js'
 import { CallerAuth } from '../../src/keystone/caller.js'
 import { issueTokens } from '../../src/keystone/issue.js'
 import { readLedger } from '../../src/keystone/ledger.js'
 import type { BulkProgress } from '../../src/keystone/progress.js'
-import { revokeBulk } from '../../src/keystone/revoke.js'
+import { type RevokeBulkOptions, revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import { Pacer } from '../../src/load/pacer.js'
-import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
-import { fakeSession, recordingClock, tempDir } from './helpers.js'
+import { FAKE_PASSWORD, type FakeKeystone } from './fake-keystone.js'
+import { recordingClock, tempDir, withFakeKeystone } from './helpers.js'
 
 describe('backoff, pacing and bounded concurrency (pure)', () => {
   it('backoff doubles per retry within [step/2, step], capped', () => {
@@ -143,16 +143,17 @@ describe('revoke-bulk against a local server with faults', () => {
   const tmp = tempDir()
   let n = 0
   const ledger = () => tmp.path(`l${n++}.jsonl`)
-  beforeAll(async () => {
-    fk = await startFakeKeystone()
-    session = await fakeSession(fk, { timeoutMs: 300 })
-  })
-  afterAll(async () => {
-    await session.close()
-    await fk.close()
-    tmp.rm()
-  })
-  beforeEach(() => fk.reset())
+  withFakeKeystone(
+    (k, s) => {
+      fk = k
+      session = s
+    },
+    tmp.rm,
+    { timeoutMs: 300 },
+  )
+  /** revokeBulk on the suite's session, one request at a time, no event counting, progress on every change. */
+  const serial = (opts: Omit<RevokeBulkOptions, 'session'>) =>
+    revokeBulk({ session, concurrency: 1, countEvents: false, progressIntervalMs: 0, ...opts })
 
   it('never has more than --concurrency requests in flight at the server', async () => {
     fk.faults.delayMs = 10
@@ -183,15 +184,11 @@ describe('revoke-bulk against a local server with faults', () => {
     const progress: BulkProgress[] = []
     // the first token alone, then faults: 2 x 503 and 1 reset
     const p = ledger()
-    const r = await revokeBulk({
-      session,
+    const r = await serial({
       count: 6,
       ledger: p,
-      concurrency: 1,
       clock,
       random: () => 0,
-      countEvents: false,
-      progressIntervalMs: 0,
       onProgress: (x) => {
         progress.push(x)
         if (x.issued === 1 && x.phase === 'issue' && fk.faults.failNext === 0 && x.retries === 0) {
@@ -217,15 +214,11 @@ describe('revoke-bulk against a local server with faults', () => {
     const clock = recordingClock()
     const p = ledger()
     let armed = false
-    const r = await revokeBulk({
-      session,
+    const r = await serial({
       count: 3,
       ledger: p,
-      concurrency: 1,
       clock,
       retry: { retries: 2 },
-      countEvents: false,
-      progressIntervalMs: 0,
       onProgress: (x) => {
         if (!armed && x.phase === 'revoke') {
           armed = true
@@ -260,14 +253,10 @@ describe('revoke-bulk against a local server with faults', () => {
     const p = ledger()
     let armed = false
     const t0 = Date.now()
-    const r = await revokeBulk({
-      session,
+    const r = await serial({
       count: 2,
       ledger: p,
-      concurrency: 1,
-      countEvents: false,
       requestTimeoutMs: 300,
-      progressIntervalMs: 0,
       onProgress: () => {
         if (!armed) {
           armed = true

@@ -4,7 +4,11 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach } from 'vitest'
 import type { AuthSettings } from '../../src/config/settings.js'
 import type { Clock } from '../../src/keystone/bulk.js'
+import type { LedgerHeader } from '../../src/keystone/ledger.js'
+import type { BulkProgress } from '../../src/keystone/progress.js'
+import { revokeBulk } from '../../src/keystone/revoke.js'
 import { type KeystoneSession, openSession } from '../../src/keystone/session.js'
+import type { RevokeBulkResult } from '../../src/results/types.js'
 import { FAKE_PASSWORD, type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
 
 export function fakeSettings(fk: FakeKeystone, password = FAKE_PASSWORD): AuthSettings {
@@ -52,16 +56,18 @@ export function fakeSession(fk: FakeKeystone, opts: { timeoutMs?: number } = {})
 /**
  * A fake Keystone and a session on it for the enclosing suite: started before its tests (then `use` gets
  * both), reset before each test, closed after the last one, then `after` runs (e.g. a temporary directory's rm).
+ * `sessionOpts` go to fakeSession (e.g. a short request timeout).
  */
 export function withFakeKeystone(
   use: (fk: FakeKeystone, session: KeystoneSession) => void,
   after: () => void = () => {},
+  sessionOpts: { timeoutMs?: number } = {},
 ): void {
   let fk: FakeKeystone | undefined
   let session: KeystoneSession | undefined
   beforeAll(async () => {
     fk = await startFakeKeystone()
-    session = await fakeSession(fk)
+    session = await fakeSession(fk, sessionOpts)
     use(fk, session)
   })
   afterAll(async () => {
@@ -103,4 +109,40 @@ export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as T)
+}
+
+/** The run header of a count-mode ledger of `count` tokens, of a Keystone nobody listens on. */
+export function ledgerHeader(count: number): LedgerHeader {
+  return {
+    type: 'run',
+    v: 1,
+    mode: 'count',
+    count,
+    authUrl: 'http://127.0.0.1:1/v3',
+    startedAt: '2026-11-21T00:00:00.000Z',
+  }
+}
+
+/**
+ * A count-mode revoke-bulk run of `count` tokens into `ledger`, one chunk, aborted as soon as `stop` says so
+ * (like a killed run): its ledger is left incomplete for a resume.
+ */
+export function abortedRun(
+  session: KeystoneSession,
+  ledger: string,
+  opts: { count: number; concurrency: number; stop: (progress: BulkProgress) => boolean },
+): Promise<RevokeBulkResult> {
+  const ac = new AbortController()
+  return revokeBulk({
+    session,
+    count: opts.count,
+    ledger,
+    concurrency: opts.concurrency,
+    chunkSize: opts.count,
+    progressIntervalMs: 0,
+    onProgress: (p) => {
+      if (opts.stop(p)) ac.abort()
+    },
+    signal: ac.signal,
+  })
 }

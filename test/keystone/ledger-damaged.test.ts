@@ -1,33 +1,18 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import { type LedgerHeader, readLedger, replayLedger } from '../../src/keystone/ledger.js'
+import { readLedger, replayLedger } from '../../src/keystone/ledger.js'
 import { revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
 import type { RevokeBulkResult } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
+import { thrown } from '../helpers/thrown.js'
 import { type FakeKeystone, fakeKeystoneEnv } from './fake-keystone.js'
-import { tempDir, withFakeKeystone } from './helpers.js'
+import { abortedRun, ledgerHeader, tempDir, withFakeKeystone } from './helpers.js'
 
 // Issue 12 item 11: one damaged line in the middle of a ledger blocked --resume for good.
 
-const header: LedgerHeader = {
-  type: 'run',
-  v: 1,
-  mode: 'count',
-  count: 4,
-  authUrl: 'http://127.0.0.1:1/v3',
-  startedAt: '2026-11-21T00:00:00.000Z',
-}
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f()
-  } catch (err) {
-    return err
-  }
-  return undefined
-}
+const header = ledgerHeader(4)
 
 describe('ledger replay with damaged lines', () => {
   const text = [
@@ -86,23 +71,10 @@ describe('revoke-bulk --resume --skip-bad-lines', () => {
     session = s
   }, tmp.rm)
 
-  /** A count-mode run stopped after issuing every token and before revoking any, like a killed one. */
+  /** A count-mode run stopped after issuing every token and before revoking any, like a killed one; its lines. */
   async function interruptedRun(p: string): Promise<string[]> {
-    const ac = new AbortController()
-    await revokeBulk({
-      session,
-      count: N,
-      ledger: p,
-      concurrency: 1,
-      chunkSize: N,
-      progressIntervalMs: 0,
-      onProgress: (pr) => {
-        if (pr.issued >= N) ac.abort()
-      },
-      signal: ac.signal,
-    })
-    const lines = readFileSync(p, 'utf8').split('\n')
-    return lines
+    await abortedRun(session, p, { count: N, concurrency: 1, stop: (pr) => pr.issued >= N })
+    return readFileSync(p, 'utf8').split('\n')
   }
 
   /** Damage line `n` (1-based) two ways: a torn JSON record whose token is readable, or garbage. */

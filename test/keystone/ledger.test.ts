@@ -2,28 +2,15 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { UsageError } from '../../src/errors.js'
-import {
-  type LedgerHeader,
-  LedgerLock,
-  LedgerWriter,
-  readLedger,
-  replayLedger,
-  tokenKey,
-} from '../../src/keystone/ledger.js'
+import { LedgerLock, LedgerWriter, readLedger, replayLedger, tokenKey } from '../../src/keystone/ledger.js'
 import { PoolWriter } from '../../src/keystone/pool.js'
 import { revokeBulk } from '../../src/keystone/revoke.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
+import { thrown } from '../helpers/thrown.js'
 import type { FakeKeystone } from './fake-keystone.js'
-import { jsonLines, tempDir, withFakeKeystone } from './helpers.js'
+import { abortedRun, jsonLines, ledgerHeader, tempDir, withFakeKeystone } from './helpers.js'
 
-const header: LedgerHeader = {
-  type: 'run',
-  v: 1,
-  mode: 'count',
-  count: 3,
-  authUrl: 'http://127.0.0.1:1/v3',
-  startedAt: '2026-11-21T00:00:00.000Z',
-}
+const header = ledgerHeader(3)
 
 describe('ledger replay', () => {
   it('rebuilds each token state; later lines win; a revoked token stays revoked', () => {
@@ -65,13 +52,9 @@ describe('ledger replay', () => {
     expect(() => replayLedger('{"hello":1}\n')).toThrow(
       /:1: the first record is not a revoke-bulk run header/,
     )
-    const e = (() => {
-      try {
-        replayLedger(`${JSON.stringify(header)}\nnot json\n{"i":0,"s":"issued","token":"t"}\n`, 'L')
-      } catch (err) {
-        return err
-      }
-    })()
+    const e = thrown(() =>
+      replayLedger(`${JSON.stringify(header)}\nnot json\n{"i":0,"s":"issued","token":"t"}\n`, 'L'),
+    )
     expect(e).toBeInstanceOf(UsageError)
     expect((e as Error).message).toBe('L:2: not a JSON record')
   })
@@ -122,16 +105,10 @@ describe('one writer per ledger', () => {
     const p = tmp.path('locked.jsonl')
     const w = LedgerWriter.create(p, header)
     expect(statSync(`${p}.lock`).mode & 0o777).toBe(0o600)
-    const err = (() => {
-      try {
-        LedgerLock.acquire(p)
-      } catch (e) {
-        return e as UsageError
-      }
-    })()
+    const err = thrown(() => LedgerLock.acquire(p)) as UsageError
     expect(err).toBeInstanceOf(UsageError)
-    expect(err?.exitCode).toBe(2)
-    expect(err?.message).toBe(`ledger ${p} is in use by process ${process.pid}`)
+    expect(err.exitCode).toBe(2)
+    expect(err.message).toBe(`ledger ${p} is in use by process ${process.pid}`)
     w.close()
     expect(existsSync(`${p}.lock`)).toBe(false)
     LedgerLock.acquire(p).release()
@@ -184,21 +161,9 @@ describe('crash at any point, then resume', () => {
 
   it('two resumes of one ledger at once: one runs, the other stops at once with exit 2 naming the holder', async () => {
     const p = tmp.path('twice.jsonl')
-    const ac = new AbortController()
     // a run interrupted after its first tokens, like a killed one
     let seen = 0
-    await revokeBulk({
-      session,
-      count: N,
-      ledger: p,
-      concurrency: 2,
-      chunkSize: N,
-      progressIntervalMs: 0,
-      onProgress: () => {
-        if (++seen === 4) ac.abort()
-      },
-      signal: ac.signal,
-    })
+    await abortedRun(session, p, { count: N, concurrency: 2, stop: () => ++seen === 4 })
     const runs = await Promise.allSettled([
       revokeBulk({ session, ledger: p, resume: true, concurrency: 2 }),
       revokeBulk({ session, ledger: p, resume: true, concurrency: 2 }),

@@ -4,6 +4,7 @@ import { UsageError } from '../../src/errors.js'
 import { issueTokens } from '../../src/keystone/issue.js'
 import { PoolWriter, readPool } from '../../src/keystone/pool.js'
 import type { KeystoneSession } from '../../src/keystone/session.js'
+import { TOKENS_ISSUE_KEYS } from '../fixtures/results.js'
 import { type FakeKeystone, startFakeKeystone } from './fake-keystone.js'
 import { fakeSession, jsonLines, tempDir } from './helpers.js'
 
@@ -96,23 +97,7 @@ describe('issueTokens writes the pool as tokens arrive', () => {
         if (!pr.final) seen.push(jsonLines(readFileSync(p, 'utf8')).length - pr.issued)
       },
     })
-    expect(Object.keys(r).sort()).toEqual(
-      [
-        'version',
-        'kind',
-        'issued',
-        'failed',
-        'durationMs',
-        'ratePerSec',
-        'file',
-        'method',
-        'caller',
-        'retries',
-        'reauthentications',
-        'failureReasons',
-        'interrupted',
-      ].sort(),
-    )
+    expect(Object.keys(r).sort()).toEqual(TOKENS_ISSUE_KEYS)
     expect(r).toMatchObject({
       version: 2,
       kind: 'tokens.issue',

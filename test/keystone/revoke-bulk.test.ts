@@ -11,6 +11,7 @@ import {
   revokeBulkRun,
 } from '../../src/keystone/revoke-bulk.js'
 import { resolveAuthOrLab } from '../../src/lab/target.js'
+import { thrown } from '../helpers/thrown.js'
 import type { FakeKeystone } from './fake-keystone.js'
 import { fakeCliEnv, tempDir, withFakeKeystone } from './helpers.js'
 
@@ -24,15 +25,9 @@ describe('planRevokeBulk: the inputs and the ledger, before any request', () => 
       /nothing to revoke: give --count N or --from/,
     )
     const missing = tmp.path('no-pool.jsonl')
-    const err = (() => {
-      try {
-        planRevokeBulk({ resume: false, from: missing }, dir)
-      } catch (e) {
-        return e as { exitCode: number; message: string; hint?: string }
-      }
-    })()
+    const err = thrown(() => planRevokeBulk({ resume: false, from: missing }, dir)) as { hint?: string }
     expect(err).toMatchObject({ exitCode: 2, message: `token pool ${missing} does not exist` })
-    expect(err?.hint).toMatch(/idtool tokens issue --count N --out POOL.jsonl/)
+    expect(err.hint).toMatch(/idtool tokens issue --count N --out POOL.jsonl/)
   })
 
   it('a new run takes a new ledger in the directory; a given one must not exist yet', () => {

@@ -152,62 +152,41 @@ describe('tokens issue / revoke-bulk (CLI): --timeout and --retries reach the bu
     tmp.rm()
   })
 
-  // the first token failing for good ends the run (exit 2, the transport error): it is tried 1 + --retries times
-  it('tokens issue --timeout 500ms --retries 2: a stalled issue is tried 3 times and fails in ~1.5 s, not 30 s', async () => {
+  /**
+   * The CLI with `args` plus --timeout 500ms --retries `retries` --json while the token method stalls 4 times:
+   * exit 2 with the transport error; its message, the attempts the server saw and how long the run took.
+   */
+  async function stalledRun(
+    args: string[],
+    retries: number,
+  ): Promise<{ message: string; attempts: number; took: number }> {
     fk.reset()
     fk.faults.stallTokenMethod = 4
     const t0 = performance.now()
-    const r = await runCli(
-      [
-        'tokens',
-        'issue',
-        '-n',
-        '1',
-        '--out',
-        tmp.path('p1.jsonl'),
-        '--timeout',
-        '500ms',
-        '--retries',
-        '2',
-        '--json',
-      ],
-      { env: env(), timeoutMs: 20_000 },
-    )
+    const r = await runCli([...args, '--timeout', '500ms', '--retries', String(retries), '--json'], {
+      env: env(),
+      timeoutMs: 20_000,
+    })
     const took = performance.now() - t0
     expect(r.code).toBe(2)
     const e = parseJson<{ error: { code: string; message: string } }>(r).error
     expect(e.code).toBe('UND_ERR_HEADERS_TIMEOUT')
-    expect(e.message).toMatch(/\(after 2 retries\)$/)
-    expect(4 - fk.faults.stallTokenMethod).toBe(3)
+    return { message: e.message, attempts: 4 - fk.faults.stallTokenMethod, took }
+  }
+
+  // the first token failing for good ends the run (exit 2, the transport error): it is tried 1 + --retries times
+  it('tokens issue --timeout 500ms --retries 2: a stalled issue is tried 3 times and fails in ~1.5 s, not 30 s', async () => {
+    const run = await stalledRun(['tokens', 'issue', '-n', '1', '--out', tmp.path('p1.jsonl')], 2)
+    expect(run.message).toMatch(/\(after 2 retries\)$/)
+    expect(run.attempts).toBe(3)
     // 3 x 500 ms (+ a sweep each) + backoff (<= 100 + 200 ms) + the CLI's start; before the fix: 30 s+
-    expect(took).toBeLessThan(6_000)
+    expect(run.took).toBeLessThan(6_000)
   }, 30_000)
 
   it('revoke-bulk --timeout 500ms --retries 1: a stalled issue is tried twice, in ~1 s', async () => {
-    fk.reset()
-    fk.faults.stallTokenMethod = 4
-    const t0 = performance.now()
-    const r = await runCli(
-      [
-        'revoke-bulk',
-        '-n',
-        '1',
-        '--ledger',
-        tmp.path('l1.jsonl'),
-        '--timeout',
-        '500ms',
-        '--retries',
-        '1',
-        '--json',
-      ],
-      { env: env(), timeoutMs: 20_000 },
-    )
-    const took = performance.now() - t0
-    expect(r.code).toBe(2)
-    const e = parseJson<{ error: { code: string; message: string } }>(r).error
-    expect(e.code).toBe('UND_ERR_HEADERS_TIMEOUT')
-    expect(e.message).toMatch(/\(after 1 retry\)$/)
-    expect(4 - fk.faults.stallTokenMethod).toBe(2)
-    expect(took).toBeLessThan(6_000)
+    const run = await stalledRun(['revoke-bulk', '-n', '1', '--ledger', tmp.path('l1.jsonl')], 1)
+    expect(run.message).toMatch(/\(after 1 retry\)$/)
+    expect(run.attempts).toBe(2)
+    expect(run.took).toBeLessThan(6_000)
   }, 30_000)
 })

@@ -37,27 +37,32 @@ function httpTarget(port: number): LeakTarget {
   }
 }
 
+/**
+ * Start the fixture over HTTP with `args` (between --mode http and --gc-every 25), judge it through /proc with
+ * a 1 KiB threshold; the result and the fixture's RssAnon subject.
+ */
+async function judgeFixture(
+  args: string[],
+  run: { iterations: number; warmup: number; sampleEvery: number },
+) {
+  const { port, pid } = await startLeaky(['--mode', 'http', ...args, '--gc-every', '25'])
+  const { result } = await runPageLeakCheck({
+    target: httpTarget(port),
+    ...run,
+    concurrency: 1,
+    leakThresholdBytesPerIteration: 1024,
+    pids: [pid],
+  })
+  const anon = result.subjects.find((s) => s.pid === pid && s.metric === 'RssAnon')!
+  return { result, anon }
+}
+
 describe('the leaky fixture process, judged through /proc', () => {
+  const leakBytes = 64 * 1024
+  const leaking = { iterations: 80, warmup: 10, sampleEvery: 2 }
+
   it('is called a leak, with a slope within 25% of the 64 KiB it leaks per request', async () => {
-    const leakBytes = 64 * 1024
-    const { port, pid } = await startLeaky([
-      '--mode',
-      'http',
-      '--leak-bytes',
-      String(leakBytes),
-      '--gc-every',
-      '25',
-    ])
-    const { result } = await runPageLeakCheck({
-      target: httpTarget(port),
-      iterations: 80,
-      warmup: 10,
-      concurrency: 1,
-      sampleEvery: 2,
-      leakThresholdBytesPerIteration: 1024,
-      pids: [pid],
-    })
-    const anon = result.subjects.find((s) => s.pid === pid && s.metric === 'RssAnon')!
+    const { result, anon } = await judgeFixture(['--leak-bytes', String(leakBytes)], leaking)
     expect(anon.verdict).toBe('leak')
     expect(Math.abs(anon.slopeBytesPerIteration - leakBytes) / leakBytes).toBeLessThan(0.25)
     expect(anon.endBytes - anon.startBytes).toBeGreaterThan(60 * leakBytes)
@@ -65,27 +70,7 @@ describe('the leaky fixture process, judged through /proc', () => {
   })
 
   it('also with real allocations (--style alloc), within 25%', async () => {
-    const leakBytes = 64 * 1024
-    const { port, pid } = await startLeaky([
-      '--mode',
-      'http',
-      '--style',
-      'alloc',
-      '--leak-bytes',
-      String(leakBytes),
-      '--gc-every',
-      '25',
-    ])
-    const { result } = await runPageLeakCheck({
-      target: httpTarget(port),
-      iterations: 80,
-      warmup: 10,
-      concurrency: 1,
-      sampleEvery: 2,
-      leakThresholdBytesPerIteration: 1024,
-      pids: [pid],
-    })
-    const anon = result.subjects.find((s) => s.pid === pid && s.metric === 'RssAnon')!
+    const { anon } = await judgeFixture(['--style', 'alloc', '--leak-bytes', String(leakBytes)], leaking)
     expect(anon.verdict).toBe('leak')
     expect(Math.abs(anon.slopeBytesPerIteration - leakBytes) / leakBytes).toBeLessThan(0.25)
   })
@@ -93,17 +78,11 @@ describe('the leaky fixture process, judged through /proc', () => {
   it('is called no-leak when it leaks nothing', async () => {
     // Without --gc-every a node server's resident memory grows by ~1 KiB per request for a long time:
     // promoted garbage waits for V8's next major collection. With it, the process is truly flat.
-    const { port, pid } = await startLeaky(['--mode', 'http', '--leak-bytes', '0', '--gc-every', '25'])
-    const { result } = await runPageLeakCheck({
-      target: httpTarget(port),
+    const { anon } = await judgeFixture(['--leak-bytes', '0'], {
       iterations: 300,
       warmup: 300,
-      concurrency: 1,
       sampleEvery: 6,
-      leakThresholdBytesPerIteration: 1024,
-      pids: [pid],
     })
-    const anon = result.subjects.find((s) => s.pid === pid && s.metric === 'RssAnon')!
     expect(anon.verdict).toBe('no-leak')
     expect(anon.ci95[1]).toBeLessThan(1024)
   })

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -61,6 +61,38 @@ describe('direct target resolution', () => {
     expect(() =>
       resolveDirectTarget(options({ url: 'ldap://ldap.example.org' }, { IDTOOL_LAB_DIR: noLab() })),
     ).toThrow(/--base is required/)
+  })
+
+  it('as --help says: each lab default fills only its own value; the lab is any loopback ldap:// at the lab port', () => {
+    const lab = fakeLab()
+    const run = (direct: Partial<LeakTargetOptions['direct']>, env: Record<string, string> = {}) => {
+      const lines: string[] = []
+      const t = resolveDirectTarget(options(direct, { IDTOOL_LAB_DIR: lab, ...env }), {
+        info: (m) => lines.push(m),
+      })
+      return { description: t.description, serviceAccount: lines.some((l) => l.includes(LAB_BIND_DN)) }
+    }
+    // another spelling of the lab's URL is the lab: base and service account both default
+    expect(run({ url: 'ldap://localhost:3890' })).toEqual({
+      description: expect.stringMatching(/^ldap:\/\/localhost:3890 ou=Users,dc=example,dc=org /),
+      serviceAccount: true,
+    })
+    // a credential turns the bind default off, not the base default
+    expect(run({ bindDn: 'cn=other' }, { LDAP_PASSWORD: 'pw' })).toEqual({
+      description: expect.stringMatching(/ ou=Users,dc=example,dc=org /),
+      serviceAccount: false,
+    })
+    // --base turns the base default off, not the bind default
+    expect(run({ base: 'dc=else' })).toEqual({
+      description: expect.stringMatching(/ dc=else /),
+      serviceAccount: true,
+    })
+    // another port on loopback is not the lab, even with a lab set up
+    expect(() => run({ url: 'ldap://127.0.0.1:3891' })).toThrow(/--base is required/)
+    expect(run({ url: 'ldap://127.0.0.1:3891', base: 'dc=x' }).serviceAccount).toBe(false)
+    // without the lab's password file the lab binds anonymously
+    rmSync(join(lab, 'secrets', 'ldap-keystone-password'))
+    expect(run({}).serviceAccount).toBe(false)
   })
 
   it('applies the password rules: file or LDAP_PASSWORD, never empty, never without a bind DN', () => {

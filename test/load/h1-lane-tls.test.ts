@@ -12,6 +12,7 @@ import { networkErrorClass } from '../../src/errors.js'
 import { h1Tls } from '../../src/load/h1.js'
 import { H1Lane } from '../../src/load/h1-lane.js'
 import { createLanes, type LaneHandler, type Lanes, laneClientFor } from '../../src/load/lanes.js'
+import { validateOptions } from '../fixtures/validate-options.js'
 
 // Certificates made with openssl at setup: a CA, a server certificate it signs for 127.0.0.1 and
 // localhost, a client certificate it signs, and a self-signed certificate nobody trusts.
@@ -411,23 +412,8 @@ describe('lanes for https targets', () => {
 })
 
 describe('runValidateBench over https', () => {
-  const opts = (origin: string, over: Partial<ValidateBenchOptions> = {}): ValidateBenchOptions => ({
-    url: `${origin}/v3/auth/tokens`,
-    callerToken: 'caller',
-    tokens: [{ token: 'a' }, { token: 'b' }],
-    model: 'closed',
-    concurrency: 2,
-    rate: null,
-    connections: 2,
-    requests: 40,
-    method: 'GET',
-    nocatalog: false,
-    keepalive: true,
-    timeoutMs: 3000,
-    warmupMs: 0,
-    backendHeader: 'x-backend',
-    ...over,
-  })
+  const opts = (origin: string, over: Partial<ValidateBenchOptions> = {}): ValidateBenchOptions =>
+    validateOptions(`${origin}/v3/auth/tokens`, { timeoutMs: 3000, ...over })
 
   it('sends over the lean client with the tls deps, keep-alive: one handshake per connection', async () => {
     srv = await tlsServer(server)

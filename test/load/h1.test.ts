@@ -8,6 +8,7 @@ import {
   requestBytes,
   sweepIntervalMs,
 } from '../../src/load/h1.js'
+import { thrown } from '../helpers/thrown.js'
 
 /** A response head (status line + header lines) as bytes, and the index of its CRLFCRLF. */
 function head(statusLine: string, ...lines: string[]): { buf: Buffer; end: number } {
@@ -18,15 +19,6 @@ function head(statusLine: string, ...lines: string[]): { buf: Buffer; end: numbe
 function parse(method: string, statusLine: string, ...lines: string[]) {
   const h = head(statusLine, ...lines)
   return parseResponseHead(h.buf, h.end, method)
-}
-
-function thrown(f: () => unknown): unknown {
-  try {
-    f()
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a throw')
 }
 
 describe('parseResponseHead', () => {

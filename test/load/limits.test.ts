@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { validateSettingsFromFlags } from '../../src/cli/validate-flags.js'
 import { UsageError } from '../../src/errors.js'
 import { checkConcurrency, FD_HEADROOM, MAX_CONCURRENCY, openFileLimit } from '../../src/load/limits.js'
-import { BIN, type CliResult, parseJson, ROOT, runCli } from '../helpers/cli.js'
+import { BIN, type CliResult, childResult, parseJson, ROOT, runCli } from '../helpers/cli.js'
 
 // Issue 12 item 7: `-c 100000 -d 3s` opened ~20,000 sockets (the fd limit) and left the lab's haproxy and a
 // worker down. Concurrency and connections are checked before anything starts: a ceiling, and the sockets
@@ -85,35 +85,20 @@ describe('checkConcurrency', () => {
 
 /** The built CLI under `ulimit -n <n>` (soft and hard), like runCli. */
 function runWithFdLimit(n: number, args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
-    const child = spawn('bash', ['-c', `ulimit -n ${n} && exec ${quoted}`], {
-      cwd: ROOT,
-      // a target nothing listens on: a check that did not fire would fail differently
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        OS_CLOUD: '',
-        OS_CLIENT_CONFIG_FILE: '',
-        OS_AUTH_URL: 'http://127.0.0.1:9/v3',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
+  const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
+  const child = spawn('bash', ['-c', `ulimit -n ${n} && exec ${quoted}`], {
+    cwd: ROOT,
+    // a target nothing listens on: a check that did not fire would fail differently
+    env: {
+      ...process.env,
+      NO_COLOR: '1',
+      OS_CLOUD: '',
+      OS_CLIENT_CONFIG_FILE: '',
+      OS_AUTH_URL: 'http://127.0.0.1:9/v3',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
+  return childResult(child, 30_000)
 }
 
 describe('the CLI refuses before starting', { timeout: 60_000 }, () => {

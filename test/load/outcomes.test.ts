@@ -3,6 +3,7 @@ import { runValidateBench } from '../../src/bench/validate.js'
 import type { RequestOutcome, TransportErrorClass } from '../../src/load/events.js'
 import { OutcomeRecorder, UNKNOWN_BACKEND } from '../../src/load/recorder.js'
 import { decodeHistogram, summarizeMs } from '../../src/metrics/histogram.js'
+import { validateOptions } from '../fixtures/validate-options.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 // Issue 12 item 5: an outage (haproxy answering 503 in 0.2 ms with no backend left) must not make a run
@@ -108,22 +109,7 @@ describe('bench validate result of a run with 200, 404 and 503 answers', () => {
       { token: 'rev1', state: 'revoked' as const },
       ...Array.from({ length: 8 }, (_, i) => ({ token: `down${i}` })),
     ]
-    const r = await runValidateBench({
-      url: `${srv.url}/v3/auth/tokens`,
-      callerToken: 'caller',
-      tokens,
-      model: 'closed',
-      concurrency: 2,
-      rate: null,
-      connections: 2,
-      requests: 100,
-      method: 'GET',
-      nocatalog: false,
-      keepalive: true,
-      timeoutMs: 5000,
-      warmupMs: 0,
-      backendHeader: 'x-backend',
-    })
+    const r = await runValidateBench(validateOptions(`${srv.url}/v3/auth/tokens`, { tokens, requests: 100 }))
     expect(r.requests).toEqual({ total: 100, ok: 20, errors: 0, unexpectedStatus: 80 })
     expect(r.statusCodes).toEqual({ '200': 10, '404': 10, '503': 80 })
     const seconds = r.durationMs / 1000

@@ -153,6 +153,13 @@ describe('failure metrics', () => {
     expect(g.checks[0]).toMatchObject({ passed: false, actual: null })
   })
 
+  it('resolve takes a result, checked by the compiler: a value of another shape does not compile', () => {
+    const p99 = compileMetric('bench.validate', 'p99')
+    expect(p99.resolve(withFailures)).toEqual([{ label: 'p99', value: null }])
+    // @ts-expect-error: not an idtool result (no kind); before, resolve took unknown
+    expect(p99.resolve({ latencyMs: { p99: 1 } })).toEqual([{ label: 'p99', value: 1 }])
+  })
+
   it('are worse when higher, for baseline comparison', () => {
     for (const m of ['failures.rps', 'failures.count', 'unexpected.count', 'failures.rate', 'failures.p99'])
       expect(higherIsBetter(m), m).toBe(false)

@@ -10,6 +10,7 @@ import {
   recordMs,
   toHgrm,
 } from '../../src/metrics/histogram.js'
+import { validateOptions } from '../fixtures/validate-options.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 
 // The base64 histograms and the .hgrm text idtool writes must read back with the reference Java
@@ -110,22 +111,15 @@ describe.skipIf(!ready)('HDR histograms read back with the reference Java HdrHis
   })
 
   it("a run's overall, uncorrected and per-backend histograms", { timeout: 60_000 }, async () => {
-    const r = await runValidateBench({
-      url: `${srv.url}/v3/auth/tokens`,
-      callerToken: 'caller',
-      tokens: [{ token: 'a' }, { token: 'b' }],
-      model: 'open',
-      concurrency: null,
-      rate: 400,
-      connections: 4,
-      requests: 300,
-      method: 'GET',
-      nocatalog: false,
-      keepalive: true,
-      timeoutMs: 5000,
-      warmupMs: 0,
-      backendHeader: 'x-backend',
-    })
+    const r = await runValidateBench(
+      validateOptions(`${srv.url}/v3/auth/tokens`, {
+        model: 'open',
+        concurrency: null,
+        rate: 400,
+        connections: 4,
+        requests: 300,
+      }),
+    )
     const encoded = [
       r.histogram,
       r.histogramUncorrected!,

@@ -9,7 +9,8 @@ import {
 } from '../../src/metrics/histogram.js'
 import { groupByOverlap, mergeBenchResults, ranTogether } from '../../src/metrics/merge.js'
 import { parseThreshold } from '../../src/metrics/thresholds.js'
-import { benchResultFrom, latencies } from '../fixtures/results.js'
+import { benchResult, benchResultFrom, histogramOf, latencies, pct } from '../fixtures/results.js'
+import { thrown } from '../helpers/thrown.js'
 
 const loaded = (file: string, result: object): LoadedResult => ({ file, result: result as GateInputResult })
 
@@ -24,17 +25,7 @@ describe('mergeBenchResults', () => {
   const merged = mergeBenchResults([ra, rb, rc])
 
   it('gives the percentiles of one histogram fed every value', () => {
-    const one = createHistogram()
-    for (const v of [...a, ...b, ...c]) recordMs(one, v)
-    const s = summarizeMs(one)
-    expect(merged.latencyMs).toEqual({
-      p50: s.p50,
-      p90: s.p90,
-      p99: s.p99,
-      p999: s.p999,
-      max: s.max,
-      mean: s.mean,
-    })
+    expect(merged.latencyMs).toEqual(pct(histogramOf([...a, ...b, ...c])))
     expect(decodeHistogram(merged.histogram).totalCount).toBe(6000)
     // and per backend: ks2 got values from all three generators
     const ks2 = createHistogram()
@@ -53,14 +44,8 @@ describe('mergeBenchResults', () => {
 
   it('merges cold and warm exactly when the results carry their histograms', () => {
     const split = (xs: number[]) => {
-      const h = createHistogram()
-      for (const v of xs) recordMs(h, v)
-      const s = summarizeMs(h)
-      return {
-        count: xs.length,
-        latencyMs: { p50: s.p50, p90: s.p90, p99: s.p99, p999: s.p999, max: s.max, mean: s.mean },
-        histogram: encodeHistogram(h),
-      }
+      const h = histogramOf(xs)
+      return { count: xs.length, latencyMs: pct(h), histogram: encodeHistogram(h) }
     }
     const coldA = a.slice(0, 100)
     const coldB = b.slice(0, 300).map((v) => v * 3)
@@ -68,18 +53,8 @@ describe('mergeBenchResults', () => {
       { ...ra, cold: split(coldA), warm: split(a.slice(100)) },
       { ...rb, cold: split(coldB), warm: split(b.slice(300)) },
     ])
-    const one = createHistogram()
-    for (const v of [...coldA, ...coldB]) recordMs(one, v)
-    const s = summarizeMs(one)
     expect(m.cold?.count).toBe(400)
-    expect(m.cold?.latencyMs).toEqual({
-      p50: s.p50,
-      p90: s.p90,
-      p99: s.p99,
-      p999: s.p999,
-      max: s.max,
-      mean: s.mean,
-    })
+    expect(m.cold?.latencyMs).toEqual(pct(histogramOf([...coldA, ...coldB])))
     expect(decodeHistogram(m.cold!.histogram!).totalCount).toBe(400)
     expect(m.warm?.count).toBe(2900 + 1700)
     // without histograms (older results) the merge falls back to a bound: the worst of the inputs
@@ -102,9 +77,7 @@ describe('mergeBenchResults', () => {
   })
 
   it('judges thresholds on the merged load, not on one generator', () => {
-    const one = createHistogram()
-    for (const v of [...a, ...b, ...c]) recordMs(one, v)
-    const p99 = summarizeMs(one).p99
+    const p99 = pct(histogramOf([...a, ...b, ...c])).p99
     // a limit between generator a's p99 and the whole load's p99: a alone would pass, the load fails
     expect(ra.latencyMs.p99).toBeLessThan(p99)
     const limit = (ra.latencyMs.p99 + p99) / 2
@@ -145,16 +118,74 @@ describe('mergeBenchResults', () => {
       [ra, { ...rb, method: 'HEAD' as const }],
       [ra, { ...rb, kind: 'revoke-bulk' }],
     ]) {
-      const err = (() => {
-        try {
-          mergeBenchResults(bad as (typeof ra)[])
-        } catch (e) {
-          return e as { hint?: string; exitCode?: number }
-        }
-      })()
-      expect(err?.exitCode).toBe(2)
-      expect(err?.hint).toBeTruthy()
+      const err = thrown(() => mergeBenchResults(bad as (typeof ra)[])) as {
+        hint?: string
+        exitCode?: number
+      }
+      expect(err.exitCode).toBe(2)
+      expect(err.hint).toBeTruthy()
     }
+  })
+})
+
+describe('mergeBenchResults on recorded bench validate results (the report fixtures)', () => {
+  const a = benchResult({ seed: 1, n: 3000, base: 8 })
+  const b = benchResult({ seed: 2, n: 1700, base: 14, startedAt: '2026-11-21T12:00:01.000Z' })
+  const c = benchResult({ seed: 3, n: 900, base: 30, startedAt: '2026-11-21T12:00:00.500Z' })
+
+  it('gives the percentiles of one histogram fed every value', () => {
+    const merged = mergeBenchResults([a, b, c])
+    // the same values, recorded into one histogram
+    const odd = (v: number, i: number) => (i % 2 === 1 ? v * 1.25 : v)
+    const single = histogramOf([
+      ...latencies(3000, 1, 8, 'tail').map(odd),
+      ...latencies(1700, 2, 14, 'tail').map(odd),
+      ...latencies(900, 3, 30, 'tail').map(odd),
+    ])
+    const live = summarizeMs(single)
+    // a saved result carries its histogram encoded: the same round trip as the merged one
+    const saved = summarizeMs(decodeHistogram(encodeHistogram(single)))
+    const { max, ...rest } = merged.latencyMs
+    expect(rest).toEqual({
+      p50: saved.p50,
+      p90: saved.p90,
+      p99: saved.p99,
+      p999: saved.p999,
+      mean: saved.mean,
+    })
+    // the same percentiles as the live histogram too; max to the histogram's precision (or exact)
+    expect([rest.p50, rest.p90, rest.p99, rest.p999]).toEqual([live.p50, live.p90, live.p99, live.p999])
+    expect(Math.abs(max - live.max) / live.max).toBeLessThan(0.001)
+    expect(decodeHistogram(merged.histogram).totalCount).toBe(3000 + 1700 + 900)
+  })
+
+  it('adds per-backend histograms exactly and sums counts and throughput', () => {
+    const merged = mergeBenchResults([a, b])
+    const ks2 = summarizeMs(
+      histogramOf([
+        ...latencies(3000, 1, 8, 'tail')
+          .filter((_, i) => i % 2 === 1)
+          .map((v) => v * 1.25),
+        ...latencies(1700, 2, 14, 'tail')
+          .filter((_, i) => i % 2 === 1)
+          .map((v) => v * 1.25),
+      ]),
+    )
+    expect(merged.backends.ks2!.count).toBe(1500 + 850)
+    expect(merged.backends.ks2!.latencyMs.p99).toBe(ks2.p99)
+    expect(merged.backends.ks2!.latencyMs.p50).toBe(ks2.p50)
+    expect(merged.requests.total).toBe(4700)
+    expect(merged.requests.errors).toBe(2)
+    expect(merged.statusCodes['404']).toBe(4)
+    expect(merged.throughput.rps).toBeCloseTo(a.throughput.rps + b.throughput.rps, 3)
+    expect(merged.concurrency).toBe(10)
+    expect(merged.mergedFrom).toBe(2)
+  })
+
+  it('refuses results of another kind or another load model', () => {
+    const open = benchResult({ seed: 4, model: 'open' })
+    expect(() => mergeBenchResults([a, open])).toThrow(/model/)
+    expect(() => mergeBenchResults([a, { ...a, kind: 'bench.sweep' } as never])).toThrow(/bench.validate/)
   })
 })
 

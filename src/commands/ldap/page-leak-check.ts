@@ -2,7 +2,7 @@ import { BaseCommand } from '../../cli/base-command.js'
 import { durationFlag, osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
 import { Flags, type Interfaces } from '../../cli/oclif.js'
 import { leakProgressLine } from '../../cli/progress.js'
-import { LAB_BIND_DN, LAB_LDAP_DOMAIN, LAB_USERS_DN } from '../../lab/layout.js'
+import { LAB_BIND_DN, LAB_LDAP_DOMAIN, LAB_PORTS, LAB_USERS_DN } from '../../lab/layout.js'
 import { LDAP_URL } from '../../lab/slapd.js'
 import {
   LEAK_CHECK_DEFAULTS,
@@ -33,7 +33,11 @@ export default class LdapPageLeakCheck extends BaseCommand {
   direct      --url ldap://HOST:PORT --bind-dn DN (--password-file F | env LDAP_PASSWORD) --base DN runs a Simple Paged Results search (RFC 2696) again and again with ldapts, one page at a time so every page is timed, and checks that every search returns the same number of entries and no DN twice.
   --keystone  --domain NAME lists the users of an LDAP-backed Keystone domain again and again (GET /v3/users?domain_id=...), which makes Keystone page through LDAP with its own pool; pass the Keystone worker PIDs with --pid (uwsgi workers, not the masters).
 
-Lab default: with no --url (or the lab's URL ${LDAP_URL}) and no --bind-dn, --password-file or LDAP_PASSWORD, the lab's service account ${LAB_BIND_DN} binds with the password from the lab's secrets directory. With the lab's URL, --base defaults to ${LAB_USERS_DN}. Any explicit flag turns the default off.
+Lab defaults, each filling only its own missing value. A lab is set up when \`idtool lab up\` has left its state in the lab directory ($IDTOOL_LAB_DIR, else $XDG_STATE_HOME/idtool/lab, else ~/.local/state/idtool/lab); the target is the lab when a lab is set up and the URL is ldap:// on a loopback address (127.0.0.1, localhost, ::1) at slapd's port ${LAB_PORTS.ldap}.
+  --url       with a lab set up: ${LDAP_URL}; without one, --url is required.
+  bind        with the lab as target and none of --bind-dn, --password-file or LDAP_PASSWORD (and the lab's password file present): the lab's service account ${LAB_BIND_DN}, its password read from the lab's secrets directory. Otherwise --bind-dn binds with --password-file, else LDAP_PASSWORD; none of them: an anonymous bind.
+  --base      with the lab as target: ${LAB_USERS_DN}, whoever binds; else --base is required.
+  --keystone  with no cloud or auth URL named (--os-cloud, OS_CLOUD, --os-auth-url, OS_AUTH_URL, OS_CLIENT_CONFIG_FILE): the lab's clouds.yaml, when there is one. When the auth URL is the lab's Keystone (loopback, one of haproxy's or the workers' ports, a lab set up): --domain defaults to ${LAB_LDAP_DOMAIN} and --page-size is read from that domain's config.
 
 Method. One probe search runs first (bind, base, filter and size limits must work), then --warmup iterations that are not measured. Then memory is sampled at iteration 0 and every K iterations (--sample-every; default about 40 samples per run): idtool's own heap (heapUsed without JIT-compiled code, and external) after forced full garbage collections, and for every --pid the resident anonymous memory (RssAnon) and VmRSS from /proc/PID/status. Samples taken right after an error are left out. For each subject a least-squares line of bytes against iterations gives the slope and its 95% confidence interval (Student's t):
   leak          the interval's lower bound is above --leak-threshold (default 1 KiB per iteration), and memory still grows at the end: with 8+ samples the second half, with 16+ also the last third, is not confidently below the threshold (growth that levels off, or one step then a plateau, is a warm-up or a cache: inconclusive, not a leak);
