@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ServerMemoryWatch } from '../../src/bench/server-memory.js'
 import { leakFails, serverMemoryFromFlags } from '../../src/cli/memory-flags.js'
 import { UsageError } from '../../src/errors.js'
-import { compileMetric } from '../../src/metrics/catalogue.js'
+import { compileMetric, type GateInputResult } from '../../src/metrics/catalogue.js'
 import { renderBenchValidateTable } from '../../src/report/bench.js'
 import { renderHtml } from '../../src/report/html/page.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
@@ -88,7 +88,7 @@ describe('server memory in results and reports', () => {
   })
 
   it('the gate reads memory.verdict, memory.<name>.verdict and memory.*.leak', () => {
-    const get = (kind: string, metric: string, r: unknown) => compileMetric(kind, metric).resolve(r)
+    const get = (kind: string, metric: string, r: GateInputResult) => compileMetric(kind, metric).resolve(r)
     expect(get('bench.validate', 'memory.verdict', validate)).toEqual([
       { label: 'memory.verdict', value: 'leak' },
     ])
