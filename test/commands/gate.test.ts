@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { GateResult } from '../../src/results/types.js'
 import { benchResultFrom, latencies, leakResult } from '../fixtures/results.js'
-import { parseJson, runCli } from '../helpers/cli.js'
+import { type CliResult, parseJson, runCli, runCliEach } from '../helpers/cli.js'
 
 // Runs the built CLI: `npm run build` first.
 const dir = mkdtempSync(join(tmpdir(), 'idtool-gate-'))
@@ -107,8 +107,9 @@ describe('idtool gate', () => {
         /ci-smoke\.yaml is a "bench validate" scenario/,
       ],
     ]
-    for (const [args, re] of cases) {
-      const r = await runCli(args)
+    const results = await runCliEach(cases.map(([args]) => ({ args })))
+    for (const [i, [args, re]] of cases.entries()) {
+      const r = results[i] as CliResult
       expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(2)
       expect(r.stderr).toMatch(re)
       expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace

@@ -10,7 +10,7 @@ import {
   sweepResult,
   tokensResult,
 } from '../fixtures/results.js'
-import { parseJson, runCli } from '../helpers/cli.js'
+import { type CliResult, parseJson, runCliEach } from '../helpers/cli.js'
 
 // Runs the built CLI: `npx tsc -p tsconfig.build.json` first. Issue 12 item 10: a result of a known kind
 // with a missing field is refused on load (exit 2, file and field), never a crash or `undefined` cells.
@@ -49,27 +49,35 @@ const noStack = (stderr: string) => expect(stderr).not.toMatch(/\n\s+at |TypeErr
 
 describe('a result with a missing field', { timeout: 120_000 }, () => {
   it('idtool report: exit 2, one line naming the file and the field, for every kind', async () => {
-    for (const [kind, value, path, shown, expected] of CASES) {
+    const runs = CASES.flatMap(([kind, value, path, shown, expected]) => {
       const file = saveWithout(`report-${kind}.json`, value, path)
-      for (const format of ['table', 'markdown']) {
-        const r = await runCli(['report', file, '--format', format])
-        expect(r.code, `${kind} ${format}: ${r.stderr}`).toBe(2)
-        expect(r.stdout).toBe('')
-        expect(r.stderr).toMatch(
-          new RegExp(
-            `^Error: ${file.replace(/[.]/g, '\\.')}: ${shown.replace(/[.[\]]/g, '\\$&')}: missing \\(expected ${expected}\\)\\nHint: `,
-          ),
-        )
-        noStack(r.stderr)
-      }
+      return ['table', 'markdown'].map((format) => ({ kind, file, shown, expected, format }))
+    })
+    const results = await runCliEach(
+      runs.map(({ file, format }) => ({ args: ['report', file, '--format', format] })),
+    )
+    for (const [i, { kind, file, shown, expected, format }] of runs.entries()) {
+      const r = results[i] as CliResult
+      expect(r.code, `${kind} ${format}: ${r.stderr}`).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^Error: ${file.replace(/[.]/g, '\\.')}: ${shown.replace(/[.[\]]/g, '\\$&')}: missing \\(expected ${expected}\\)\\nHint: `,
+        ),
+      )
+      noStack(r.stderr)
     }
   })
 
   it('idtool gate: exit 2 naming the file and the field, for every kind it reads', async () => {
-    for (const [kind, value, path, shown] of CASES) {
-      if (kind === 'gate') continue
-      const file = saveWithout(`gate-${kind}.json`, value, path)
-      const r = await runCli(['gate', file, '-t', 'p99 < 1s'])
+    const runs = CASES.filter(([kind]) => kind !== 'gate').map(([kind, value, path, shown]) => ({
+      kind,
+      shown,
+      file: saveWithout(`gate-${kind}.json`, value, path),
+    }))
+    const results = await runCliEach(runs.map(({ file }) => ({ args: ['gate', file, '-t', 'p99 < 1s'] })))
+    for (const [i, { kind, file, shown }] of runs.entries()) {
+      const r = results[i] as CliResult
       expect(r.code, `${kind}: ${r.stderr}`).toBe(2)
       expect(r.stderr).toContain(`Error: ${file}: ${shown}: missing`)
       noStack(r.stderr)
@@ -79,20 +87,23 @@ describe('a result with a missing field', { timeout: 120_000 }, () => {
   it('gate --json and report merge: the same line, in the error envelope', async () => {
     const file = saveWithout('merge.json', benchResult({ seed: 3, n: 300 }), 'backends.ks1.count')
     const good = save('good.json', benchResult({ seed: 4, n: 300 }))
-    const g = await runCli(['gate', good, '--baseline', file, '--json'])
+    const [g, m] = (await runCliEach([
+      { args: ['gate', good, '--baseline', file, '--json'] },
+      { args: ['report', 'merge', good, file] },
+    ])) as [CliResult, CliResult]
     expect(g.code, g.stderr).toBe(2)
     expect(parseJson<{ error: { message: string } }>(g).error.message).toBe(
       `${file}: backends.ks1.count: missing (expected a number)`,
     )
-    const m = await runCli(['report', 'merge', good, file])
     expect(m.code, m.stderr).toBe(2)
     expect(m.stderr).toContain(`Error: ${file}: backends.ks1.count: missing (expected a number)`)
   })
 
   it('complete results of every kind still load', async () => {
-    for (const [kind, value] of CASES) {
-      const file = save(`ok-${kind}.json`, value)
-      const r = await runCli(['report', file])
+    const files = CASES.map(([kind, value]) => save(`ok-${kind}.json`, value))
+    const results = await runCliEach(files.map((file) => ({ args: ['report', file] })))
+    for (const [i, [kind]] of CASES.entries()) {
+      const r = results[i] as CliResult
       expect(r.code, `${kind}: ${r.stderr}`).toBe(0)
       expect(r.stdout).not.toMatch(/undefined|NaN/)
     }

@@ -28,8 +28,9 @@ describe('shipped scenarios', () => {
     )
   })
 
+  // independent child processes: they run at once (the next group of tests waits for all of them)
   for (const f of files) {
-    it(`${f} validates and dry-runs`, async () => {
+    it.concurrent(`${f} validates and dry-runs`, async ({ expect }) => {
       const r = await runCli(['run', join('scenarios', f), '--dry-run', '--json'], { timeoutMs: 60_000 })
       expect(r.code, r.stderr).toBe(0)
       const dry = parseJson<DryRun>(r)
@@ -41,7 +42,7 @@ describe('shipped scenarios', () => {
     })
   }
 
-  it('prints the command line it would run, with --set applied', async () => {
+  it.concurrent('prints the command line it would run, with --set applied', async ({ expect }) => {
     const r = await runCli([
       'run',
       'scenarios/ab-classic.yaml',
@@ -80,25 +81,31 @@ describe('idtool run: bad scenarios and settings exit 2 with file:line:key', () 
   })
 
   it('dry run applies the same duration checks as the run: bad, negative, zero and too long (issue 12 items 12, 16)', async () => {
-    for (const [value, why] of [
+    const cases = [
       ['3 parsecs', 'invalid duration "3 parsecs"'],
       ['-3s', 'invalid duration "-3s"'],
       ['0s', 'duration "0s" must be above 0'],
       ['99999999h', 'duration "99999999h" is above the longest idtool can wait'],
-    ]) {
+    ].map(([value, why], i) => {
       const f = write(
-        'dur.yaml',
+        `dur-${i}.yaml`,
         `command: bench validate\nsettings:\n  concurrency: 2\n  duration: ${value}\n`,
       )
-      const r = await runCli(['run', f, '--dry-run'])
-      expect(r.code, value).toBe(2)
-      expect(r.stderr, value).toContain(`${f}:4:3: settings.duration: `)
-      expect(r.stderr, value).toContain(why)
-    }
+      return { value, why, f, run: runCli(['run', f, '--dry-run']) }
+    })
     // a warm-up of 0 is fine (no warm-up), a timeout of 597h is not
     const ok = write('ok.yaml', 'command: bench validate\nsettings:\n  concurrency: 2\n  warmup: 0s\n')
-    expect((await runCli(['run', ok, '--dry-run'])).code).toBe(0)
-    const r = await runCli(['bench', 'validate', '--timeout', '597h', '--concurrency', '1'])
+    const [okRun, r] = await Promise.all([
+      runCli(['run', ok, '--dry-run']),
+      runCli(['bench', 'validate', '--timeout', '597h', '--concurrency', '1']),
+    ])
+    for (const { value, why, f, run } of cases) {
+      const d = await run
+      expect(d.code, value).toBe(2)
+      expect(d.stderr, value).toContain(`${f}:4:3: settings.duration: `)
+      expect(d.stderr, value).toContain(why)
+    }
+    expect(okRun.code).toBe(0)
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(
       /^Error: --timeout: duration "597h" is above the longest idtool can wait, 596h \(24 days\)$/m,
@@ -107,21 +114,23 @@ describe('idtool run: bad scenarios and settings exit 2 with file:line:key', () 
 
   it('names a bad value, an unknown command and a bad --set', async () => {
     const bad = write('bad.yaml', 'command: lab smoke\nsettings:\n  rounds: -1\n')
-    let r = await runCli(['run', bad, '--dry-run'])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/bad\.yaml:3:3: settings\.rounds: bad value "-1"/)
     const cmd = write('cmd.yaml', 'description: x\ncommand: bench validat\n')
-    r = await runCli(['run', cmd, '--dry-run'])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(
+    const [badRun, cmdRun, setRun, r] = await Promise.all([
+      runCli(['run', bad, '--dry-run']),
+      runCli(['run', cmd, '--dry-run']),
+      runCli(['run', 'scenarios/ci-smoke.yaml', '--dry-run', '--set', 'concurency=3']),
+      runCli(['run', join(dir, 'missing.yaml'), '--dry-run']),
+    ])
+    expect(badRun.code).toBe(2)
+    expect(badRun.stderr).toMatch(/bad\.yaml:3:3: settings\.rounds: bad value "-1"/)
+    expect(cmdRun.code).toBe(2)
+    expect(cmdRun.stderr).toMatch(
       /cmd\.yaml:2:10: command: unknown command "bench validat" \(did you mean bench validate\?\)/,
     )
-    r = await runCli(['run', 'scenarios/ci-smoke.yaml', '--dry-run', '--set', 'concurency=3'])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(
+    expect(setRun.code).toBe(2)
+    expect(setRun.stderr).toMatch(
       /--set concurency=3: unknown setting for "bench validate" \(did you mean concurrency\?\)/,
     )
-    r = await runCli(['run', join(dir, 'missing.yaml'), '--dry-run'])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/cannot read scenario .*missing\.yaml: no such file/)
   })

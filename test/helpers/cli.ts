@@ -71,3 +71,25 @@ export function parseJson<T = unknown>(r: CliResult): T {
     throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\n--- stderr ---\n${r.stderr}`)
   }
 }
+
+/**
+ * Run independent CLI invocations side by side, at most `parallel` child processes at once; the results come
+ * back in the order of `runs`. For a test whose runs do not depend on each other: each is still its own
+ * process with its own exit code and output, only the waiting overlaps.
+ */
+export async function runCliEach(
+  runs: Array<{ args: string[]; opts?: Parameters<typeof runCli>[1] }>,
+  parallel = 4,
+): Promise<CliResult[]> {
+  const results: CliResult[] = new Array(runs.length)
+  let next = 0
+  const lane = async () => {
+    while (next < runs.length) {
+      const i = next++
+      const run = runs[i] as (typeof runs)[number]
+      results[i] = await runCli(run.args, run.opts)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(parallel, runs.length) }, lane))
+  return results
+}
