@@ -46,6 +46,8 @@ export interface FakeKeystone {
   }
   /** password authentications seen */
   passwordAuths: number
+  /** when each token-method issue was stalled (performance.now() of this process) */
+  stalledAt: number[]
   /** validations (GET/HEAD /v3/auth/tokens) seen */
   validations: number
   requests: number
@@ -101,6 +103,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
     maxInFlight: 0,
     faults: noFaults(),
     passwordAuths: 0,
+    stalledAt: [],
     validations: 0,
     requests: 0,
   }
@@ -159,6 +162,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
         }
         if (id.methods[0] === 'token' && fk.faults.stallTokenMethod > 0) {
           fk.faults.stallTokenMethod--
+          fk.stalledAt.push(performance.now())
           fk.inFlight--
           await new Promise((r) => setTimeout(r, 5_000))
           fk.inFlight++
@@ -264,6 +268,7 @@ export async function startFakeKeystone(): Promise<FakeKeystone> {
     fk.rejectedCallers.clear()
     fk.maxInFlight = 0
     fk.passwordAuths = 0
+    fk.stalledAt.length = 0
     fk.validations = 0
     fk.requests = 0
     okCount = 0
