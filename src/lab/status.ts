@@ -1,4 +1,5 @@
 import type { LabStatus, WorkerStatus } from '../results/types.js'
+import { isApache, keystoneView, labServer, wsgiDaemonPids } from './apache.js'
 import { labAuthUrl, labCloudNames } from './clouds.js'
 import {
   CALIBRATION_TLS_URL,
@@ -35,6 +36,11 @@ export function labPids(p: LabPaths, workers: number) {
   }
 }
 
+/** The process that serves a worker's requests: uwsgi's worker, or the (first) mod_wsgi daemon under Apache. */
+function servingPid(pid: number): number | undefined {
+  return isApache(pid) ? wsgiDaemonPids(pid)[0] : childPids(pid)[0]
+}
+
 /** The live state of the lab in `dir`: every component with its URL, PID and health. */
 export async function labStatus(dir: string): Promise<LabStatus> {
   const p = labPaths(dir)
@@ -50,7 +56,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
         name: `ks${k + 1}`,
         url,
         pid: pid ?? null,
-        workerPid: pid ? (childPids(pid)[0] ?? null) : null,
+        workerPid: pid ? (servingPid(pid) ?? null) : null,
         healthy,
       }
     }),
@@ -97,6 +103,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
       workers,
       db: spec?.db ?? null,
       cache: spec?.cache ?? null,
+      server: spec ? labServer(spec) : null,
     },
     haproxy: {
       url: HAPROXY_URL,
@@ -115,7 +122,8 @@ export async function labStatus(dir: string): Promise<LabStatus> {
       pid: ps.slapd ?? null,
       healthy: ldapHealthy,
     },
-    mariadb: spec?.db === 'mariadb' ? { pid: ps.mariadb ?? null, socket: p.mariadbSock } : null,
+    mariadb:
+      spec?.db === 'mariadb' ? { pid: ps.mariadb ?? null, socket: keystoneView(p, spec).mariadbSock } : null,
     ldapDomain: state?.ldapDomain ?? null,
   }
 }
