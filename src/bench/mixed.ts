@@ -19,6 +19,7 @@ import { percentiles } from '../load/recorder.js'
 import { encodeHistogram } from '../metrics/histogram.js'
 import type { BenchMixedPhase, BenchMixedResult } from '../results/types.js'
 import { plannedRevocations, RevocationTally, runRevocationLoad } from './revoke-load.js'
+import { type ServerMemoryOptions, ServerMemoryWatch } from './server-memory.js'
 import { prepareValidateTokens } from './token-pool.js'
 import type { ValidateBenchSettings } from './validate.js'
 
@@ -94,6 +95,8 @@ export interface MixedRunOptions {
   tls?: LaneTlsOptions
   signal?: AbortSignal
   onEvent?: (e: MixedEvent) => void
+  /** server processes whose memory to sample through every phase (`--pid`, `--watch-lab`) */
+  memory?: ServerMemoryWatch
 }
 
 /**
@@ -119,6 +122,10 @@ export async function runMixedBench(o: MixedRunOptions): Promise<BenchMixedResul
   let httpClient: EngineRun['httpClient'] | undefined
   let interrupted = false
   let events = await o.countEvents()
+  // the memory's x axis: validations answered in the phases before this one, and their failures
+  const served = { before: 0, failed: 0 }
+  const observe = (completed: number, failed: number) =>
+    o.memory?.observe(served.before + completed + tally.sent, served.failed + failed + tally.failed)
   for (const name of MIXED_PHASES) {
     if (o.signal?.aborted) {
       interrupted = true
@@ -151,7 +158,8 @@ export async function runMixedBench(o: MixedRunOptions): Promise<BenchMixedResul
         tls: o.tls,
         signal: o.signal,
         watch: forbiddenValidationWatch(v.method, () => Boolean(o.signal?.aborted)),
-        onProgress: (engine) =>
+        onProgress: (engine) => {
+          if (engine.phase === 'measure') observe(engine.completed, engine.errors + engine.unexpectedStatus)
           o.onEvent?.({
             type: 'run',
             progress: {
@@ -159,10 +167,13 @@ export async function runMixedBench(o: MixedRunOptions): Promise<BenchMixedResul
               engine,
               revocations: { sent: tally.sent, planned: tally.planned, failed: tally.failed },
             },
-          }),
+          })
+        },
       },
     )
     await revoking
+    served.before += run.recorder.total
+    served.failed += run.recorder.transportErrors + run.recorder.unexpectedStatus
     if (name === 'before') warmup = run.warmup
     httpClient = run.httpClient
     const start = events
@@ -176,7 +187,7 @@ export async function runMixedBench(o: MixedRunOptions): Promise<BenchMixedResul
     }
   }
   return {
-    version: 1,
+    version: 2,
     kind: 'bench.mixed',
     target: o.url,
     rate: v.rate!,
@@ -190,6 +201,9 @@ export async function runMixedBench(o: MixedRunOptions): Promise<BenchMixedResul
     warmup,
     phases,
     revocations: revocationsOf(tally, o.settings.revokeRate),
+    ...(o.memory
+      ? { memory: o.memory.finish(served.before + tally.sent, served.failed + tally.failed) }
+      : {}),
     interrupted,
   }
 }
@@ -251,6 +265,8 @@ export interface BenchMixedOptions {
   auth: AuthInputs
   /** the lab's directory (for --expired-events) */
   labDir: string
+  /** watch the memory of server processes through every phase (`--pid`, `--watch-lab`) */
+  memory?: ServerMemoryOptions
 }
 
 export interface BenchMixedCallbacks {
@@ -278,6 +294,8 @@ export async function benchMixed(o: BenchMixedOptions, cb: BenchMixedCallbacks):
       hint: `drop --expired-events, or target the lab (no lab found in ${o.labDir} for that URL).`,
     })
   }
+  // a PID that is not there fails before any work
+  const memory = o.memory ? ServerMemoryWatch.open(o.memory, cb.warn) : undefined
   const revokeCount = plannedRevocations(s.revokeRate, s.phases.during)
   await cb.confirm(auth.authUrl, `issue and revoke ${revokeCount} tokens while validating`)
   const signal = cb.interruptSignal()
@@ -322,6 +340,7 @@ export async function benchMixed(o: BenchMixedOptions, cb: BenchMixedCallbacks):
       tls: session.tls,
       signal,
       onEvent: cb.onEvent,
+      ...(memory ? { memory } : {}),
     })
   } finally {
     wire.close()

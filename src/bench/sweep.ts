@@ -8,10 +8,16 @@ import { validationUrl } from '../keystone/validation.js'
 import { labRevocationStore } from '../lab/revocations.js'
 import { isLabTarget, resolveAuthOrLab } from '../lab/target.js'
 import type { BenchSweepResult, BenchValidateResult } from '../results/types.js'
+import { type ServerMemoryOptions, ServerMemoryWatch } from './server-memory.js'
 import { type ShardPlan, shardRun } from './shard.js'
 import { apiLeveler, type EventLeveler, type LevelChange, seedLeveler } from './sweep-drivers.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
-import { runValidateBench, type ValidateBenchSettings, type ValidateProgress } from './validate.js'
+import {
+  runValidateBench,
+  runValidateLoad,
+  type ValidateBenchSettings,
+  type ValidateProgress,
+} from './validate.js'
 
 export type SweepPoint = BenchSweepResult['points'][number]
 
@@ -90,7 +96,7 @@ export async function runSweep(opts: SweepOptions, driver: SweepDriver): Promise
     if (levels[i]! <= levels[i - 1]!) throw new IdtoolError('sweep levels must be strictly ascending')
   }
   const result: BenchSweepResult = {
-    version: 2,
+    version: 3,
     kind: 'bench.sweep',
     ...(opts.label ? { label: opts.label } : {}),
     startedAt: new Date(t0).toISOString(),
@@ -157,6 +163,10 @@ export interface BenchSweepOptions {
    * common start of the first level's measurement (`--start-at`)
    */
   shard?: ShardPlan
+  /** every level's load on this many worker threads of this process (merged exactly); default 1 */
+  workers?: number
+  /** watch the memory of server processes during each level's measured phase (`--pid`, `--watch-lab`) */
+  memory?: ServerMemoryOptions
 }
 
 export interface BenchSweepCallbacks {
@@ -175,8 +185,15 @@ export interface BenchSweepCallbacks {
  * points measured before.
  */
 export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks): Promise<BenchSweepResult> {
+  const workers = o.workers ?? 1
+  if (workers > 1 && o.shard?.shard)
+    throw new UsageError('--workers and --shard exclude each other', {
+      hint: 'run each shard with --workers 1, or one generator with --workers N (N shards in one process).',
+    })
   // a nonsense shard or a start time already past: refused before any work
   const sharded = shardRun(o.settings, o.source, o.shard)
+  // a PID that is not there fails before any work (each level then watches afresh)
+  if (o.memory) ServerMemoryWatch.open(o.memory, cb.warn)
   const auth = resolveAuthOrLab(o.auth)
   if (o.seedDirect && !isLabTarget(auth.authUrl, o.labDir)) {
     throw new UsageError(`--seed-direct works on the idtool lab only, and the target is ${auth.authUrl}`, {
@@ -260,13 +277,24 @@ export async function benchSweep(o: BenchSweepOptions, cb: BenchSweepCallbacks):
       {
         bringTo: (level, sig) => lv.bringTo(level, sig),
         bench: (level, sig) =>
-          runValidateBench(
+          runValidateLoad(
             {
               ...sharded.settings,
               // the common start is that of the first level's measurement
               ...(level === o.levels[0] ? {} : { startAtEpochMs: undefined }),
               ...base,
               ...(shard ? { shard } : {}),
+            },
+            {
+              workers,
+              source: o.source,
+              ...(level === o.levels[0] && o.shard?.startAtEpochMs !== undefined
+                ? { startAtEpochMs: o.shard.startAtEpochMs }
+                : {}),
+              ...(o.shard?.startToleranceMs !== undefined
+                ? { startToleranceMs: o.shard.startToleranceMs }
+                : {}),
+              ...(o.memory ? { memory: ServerMemoryWatch.open(o.memory, cb.warn) } : {}),
             },
             {
               tls: session.tls,

@@ -1,56 +1,39 @@
 import type { AuthInputs } from '../config/auth.js'
+import { UsageError } from '../errors.js'
 import { openSession } from '../keystone/session.js'
 import {
   forbiddenValidationWatch,
   usableTokens,
-  type ValidateToken,
   validationRequests,
   validationUrl,
 } from '../keystone/validation.js'
 import { resolveAuthOrLab } from '../lab/target.js'
-import {
-  checkSettings,
-  type EngineDeps,
-  type EngineProgress,
-  type EngineRun,
-  type EngineSettings,
-  runEngine,
-} from '../load/engine.js'
+import { checkSettings, type EngineRun, runEngine } from '../load/engine.js'
 import { percentiles } from '../load/recorder.js'
 import { encodeHistogram } from '../metrics/histogram.js'
-import type { BenchValidateResult, ShardInfo } from '../results/types.js'
+import type { BenchValidateResult } from '../results/types.js'
+import { type ServerMemoryOptions, ServerMemoryWatch } from './server-memory.js'
 import { type ShardPlan, shardRun } from './shard.js'
 import { prepareValidateTokens, type TokenSource } from './token-pool.js'
+import type {
+  ValidateBenchDeps,
+  ValidateBenchOptions,
+  ValidateBenchSettings,
+  ValidateProgress,
+} from './validate-types.js'
+import { runValidateWorkers } from './workers.js'
 
 /**
  * `bench validate`: Keystone's validation requests (keystone/validation.ts) driven by the load engine
  * (load/engine.ts), the run turned into the `bench.validate` result.
  */
 
-/** The settings of a validation benchmark: everything but the target and the tokens. */
-export interface ValidateBenchSettings extends EngineSettings {
-  /** append `?nocatalog` */
-  nocatalog: boolean
-}
-
-export interface ValidateBenchOptions extends ValidateBenchSettings {
-  /** the validation URL, e.g. http://127.0.0.1:5000/v3/auth/tokens (no query) */
-  url: string
-  /** X-Auth-Token of every request */
-  callerToken: string
-  /** X-Subject-Token values, used in turn; 'failed' entries are skipped */
-  tokens: ValidateToken[]
-  /** a shard's run: its record in the result (the start skew comes from the run) */
-  shard?: Omit<ShardInfo, 'startSkewMs'>
-}
-
-/** Live progress of a run, for a progress line. */
-export type ValidateProgress = EngineProgress
-
-export interface ValidateBenchDeps extends Omit<EngineDeps, 'watch'> {
-  /** @deprecated use `tls: { ca }`; still honoured when `tls` has no `ca` */
-  ca?: string
-}
+export type {
+  ValidateBenchDeps,
+  ValidateBenchOptions,
+  ValidateBenchSettings,
+  ValidateProgress,
+} from './validate-types.js'
 
 /**
  * Run a token-validation benchmark: an optional warm-up, then the measured phase, with every answer
@@ -90,6 +73,10 @@ export interface BenchValidateOptions {
   signal?: AbortSignal
   /** a share of a load run by several generators (`--shard`), a common start (`--start-at`) */
   shard?: ShardPlan
+  /** run the load on this many worker threads of this process (shards merged exactly); default 1 */
+  workers?: number
+  /** watch the memory of server processes during the measured phase (`--pid`, `--watch-lab`) */
+  memory?: ServerMemoryOptions
 }
 
 export interface BenchValidateCallbacks {
@@ -105,9 +92,16 @@ export async function benchValidate(
   o: BenchValidateOptions,
   cb: BenchValidateCallbacks,
 ): Promise<BenchValidateResult> {
+  const workers = o.workers ?? 1
+  if (workers > 1 && o.shard?.shard)
+    throw new UsageError('--workers and --shard exclude each other', {
+      hint: 'run each shard with --workers 1, or one generator with --workers N (N shards in one process).',
+    })
   // a nonsense shard or a start time already past: refused before any work
   const sharded = shardRun(o.settings, o.source, o.shard)
   const auth = resolveAuthOrLab(o.auth)
+  // a PID that is not there fails before any work
+  const memory = o.memory ? ServerMemoryWatch.open(o.memory, cb.warn) : undefined
   const session = await openSession(auth, {
     warn: cb.warn,
     timeoutMs: o.settings.timeoutMs,
@@ -127,20 +121,79 @@ export async function benchValidate(
       ...(prepared.file ? { file: prepared.file } : {}),
     })
     const url = validationUrl(session.client.base)
-    const { tokens, shard } = await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
-    return await runValidateBench(
+    const { tokens, shard } =
+      workers > 1
+        ? { tokens: prepared.tokens, shard: undefined }
+        : await sharded.finish(prepared.tokens, { kind: 'bench.validate', url })
+    return await runValidateLoad(
       {
-        ...sharded.settings,
+        ...(workers > 1 ? o.settings : sharded.settings),
         url,
         callerToken: session.caller.token,
         tokens,
         ...(shard ? { shard } : {}),
+      },
+      {
+        workers,
+        source: o.source,
+        ...(o.shard?.startAtEpochMs !== undefined ? { startAtEpochMs: o.shard.startAtEpochMs } : {}),
+        ...(o.shard?.startToleranceMs !== undefined ? { startToleranceMs: o.shard.startToleranceMs } : {}),
+        ...(memory ? { memory } : {}),
       },
       { tls: session.tls, signal: o.signal, onProgress: (progress) => cb.onEvent({ type: 'run', progress }) },
     )
   } finally {
     await session.close()
   }
+}
+
+/** How one validation load runs besides its settings: threads, the shards' common start, a memory watch. */
+export interface ValidateLoadPlan {
+  /** worker threads (shards of the load, merged exactly); 1: this thread */
+  workers: number
+  /** how the tokens were prepared (the workers' config hash) */
+  source?: TokenSource
+  /** the workers' common start (--start-at), epoch ms */
+  startAtEpochMs?: number
+  startToleranceMs?: number
+  /** a watch opened for this load: it samples the servers on every measuring progress tick */
+  memory?: ServerMemoryWatch
+}
+
+/**
+ * One validation load, the unit `bench validate` runs once and `bench sweep` once per level: on `workers`
+ * threads merged exactly, or in this thread; with a memory watch, the servers' memory is sampled against the
+ * requests answered and the verdict lands in the result's `memory`.
+ */
+export async function runValidateLoad(
+  o: ValidateBenchOptions,
+  plan: ValidateLoadPlan,
+  deps: ValidateBenchDeps,
+): Promise<BenchValidateResult> {
+  const { memory } = plan
+  const onProgress = (progress: ValidateProgress) => {
+    if (progress.phase === 'measure')
+      memory?.observe(progress.completed, progress.errors + progress.unexpectedStatus)
+    deps.onProgress?.(progress)
+  }
+  const result =
+    plan.workers > 1
+      ? (
+          await runValidateWorkers(
+            {
+              ...o,
+              workers: plan.workers,
+              ...(plan.source ? { source: plan.source } : {}),
+              ...(plan.startAtEpochMs !== undefined ? { startAtEpochMs: plan.startAtEpochMs } : {}),
+              ...(plan.startToleranceMs !== undefined ? { startToleranceMs: plan.startToleranceMs } : {}),
+            },
+            { ...deps, onProgress },
+          )
+        ).merged
+      : await runValidateBench(o, { ...deps, onProgress })
+  if (!memory) return result
+  const q = result.requests
+  return { ...result, memory: memory.finish(q.total, q.errors + q.unexpectedStatus) }
 }
 
 const round = (n: number, d = 3) => Math.round(n * 10 ** d) / 10 ** d
@@ -151,7 +204,7 @@ function assemble(o: ValidateBenchOptions, run: EngineRun): BenchValidateResult 
   const open = o.model === 'open'
   const seconds = s.durationMs / 1000
   return {
-    version: 2,
+    version: 3,
     kind: 'bench.validate',
     target: o.url,
     model: o.model,

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import type { ShardPlan } from '../bench/shard.js'
 import { UsageError } from '../errors.js'
 import { DEFAULT_START_TOLERANCE_MS } from '../load/engine.js'
@@ -86,4 +87,25 @@ export function shardPlanFromFlags(f: ShardFlagValues, env: NodeJS.ProcessEnv = 
     ...(f['start-at'] !== undefined ? { startAtEpochMs: parseStartAt(f['start-at']) } : {}),
     startToleranceMs: f['start-tolerance'] ?? DEFAULT_START_TOLERANCE_MS,
   }
+}
+
+/** `--workers N|auto`: shards of the load on N worker threads of this process, merged exactly into one result. */
+export const workersFlag = {
+  workers: Flags.string({
+    description:
+      'run the load on N worker threads of this process (each a shard with its own connections and histograms, one common start), merged exactly into one result as `report merge` would; auto: one per available core',
+    default: '1',
+    helpGroup: 'SHARDS',
+  }),
+}
+
+/** `--workers`: a positive integer, or `auto` (os.availableParallelism()). Throws UsageError (exit 2). */
+export function parseWorkers(text: string | undefined, cores: () => number = availableParallelism): number {
+  const t = (text ?? '1').trim()
+  if (t === 'auto') return Math.max(1, cores())
+  if (!/^\d+$/.test(t) || Number(t) < 1)
+    throw new UsageError(`--workers ${JSON.stringify(text)} is not a positive count`, {
+      hint: 'give a thread count such as --workers 2, or --workers auto for one per core.',
+    })
+  return Number(t)
 }

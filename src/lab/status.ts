@@ -41,6 +41,20 @@ function servingPid(pid: number): number | undefined {
   return isApache(pid) ? wsgiDaemonPids(pid)[0] : childPids(pid)[0]
 }
 
+/**
+ * The processes that serve the requests of the lab's Keystone workers (the uwsgi workers or mod_wsgi daemons,
+ * not their masters), by worker name: ks1, ks2... `pid` is null for a worker that is not running. An empty
+ * list: no lab.
+ */
+export function labServingPids(dir: string): Array<{ name: string; pid: number | null }> {
+  const p = labPaths(dir)
+  const n = readState(p)?.spec?.workers ?? 0
+  return labPids(p, n).workers.map((pid, k) => ({
+    name: `ks${k + 1}`,
+    pid: pid ? (servingPid(pid) ?? null) : null,
+  }))
+}
+
 /** The live state of the lab in `dir`: every component with its URL, PID and health. */
 export async function labStatus(dir: string): Promise<LabStatus> {
   const p = labPaths(dir)

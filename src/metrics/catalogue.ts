@@ -5,6 +5,8 @@ import type {
   BenchValidateResult,
   LeakSubject,
   PageLeakCheckResult,
+  ServerMemory,
+  ServerMemoryProcess,
 } from '../results/types.js'
 import { type Dimension, metricDimension } from './thresholds.js'
 
@@ -198,6 +200,44 @@ function validatePatterns(): Pattern<BenchValidateResult>[] {
   p.push({ path: 'warmup.requests', get: (r) => num(r.warmup?.requests) })
   p.push({ path: 'warmup.durationMs', get: (r) => num(r.warmup?.durationMs) })
   p.push({ path: 'interrupted', get: (r) => Boolean(r.interrupted) })
+  p.push(...memoryPatterns<BenchValidateResult>())
+  return p
+}
+
+// ---------- server memory (bench validate, bench mixed: --pid, --watch-lab) ----------
+/**
+ * `memory.verdict`, `memory.leak` and per watched process (by name: ks1, pid-1234; `*` = every one)
+ * `memory.ks1.verdict`, `.leak`, `.slope` (bytes per request), `.ci95.lo/hi`, `.startBytes`, `.endBytes`,
+ * `.growthBytes`, `.samples` (of RssAnon), `.vmRss.startBytes`, `.vmRss.endBytes`. A result without
+ * `memory` has none of them (null: a threshold on them fails).
+ */
+function memoryPatterns<R extends { memory?: ServerMemory }>(): Pattern<R>[] {
+  const p: Pattern<R>[] = []
+  const keys = (r: R) => Object.keys(r.memory?.processes ?? {}).sort()
+  const proc = (f: (m: ServerMemoryProcess) => MetricValue): Getter<R> => {
+    return (r, k) => {
+      const m = r.memory?.processes?.[k]
+      return m ? f(m) : null
+    }
+  }
+  p.push({ path: 'memory.verdict', get: (r) => r.memory?.verdict ?? null })
+  p.push({ path: 'memory.leak', get: (r) => (r.memory ? r.memory.verdict === 'leak' : null) })
+  p.push({ path: 'memory.processes', get: (r) => (r.memory ? Object.keys(r.memory.processes).length : null) })
+  const fields: Array<[string, (m: ServerMemoryProcess) => MetricValue]> = [
+    ['verdict', (m) => m.verdict ?? null],
+    ['leak', (m) => m.verdict === 'leak'],
+    ['slope', (m) => num(m.rssAnon?.slopeBytesPerIteration)],
+    ['slopeBytesPerRequest', (m) => num(m.rssAnon?.slopeBytesPerIteration)],
+    ['ci95.lo', (m) => num(m.rssAnon?.ci95?.[0])],
+    ['ci95.hi', (m) => num(m.rssAnon?.ci95?.[1])],
+    ['startBytes', (m) => num(m.rssAnon?.startBytes)],
+    ['endBytes', (m) => num(m.rssAnon?.endBytes)],
+    ['growthBytes', (m) => (m.rssAnon ? num(m.rssAnon.endBytes - m.rssAnon.startBytes) : null)],
+    ['samples', (m) => num(m.rssAnon?.samples)],
+    ['vmRss.startBytes', (m) => num(m.vmRss?.startBytes)],
+    ['vmRss.endBytes', (m) => num(m.vmRss?.endBytes)],
+  ]
+  for (const [name, f] of fields) p.push({ path: `memory.{}.${name}`, keys, get: proc(f) })
   return p
 }
 
@@ -356,6 +396,7 @@ function mixedPatterns(): Pattern<BenchMixedResult>[] {
   p.push({ path: 'expiredEvents', get: (r) => num(r.expiredEvents) })
   p.push({ path: 'durationMs', get: (r) => num(r.durationMs) })
   p.push({ path: 'interrupted', get: (r) => Boolean(r.interrupted) })
+  p.push(...memoryPatterns<BenchMixedResult>())
   return p
 }
 

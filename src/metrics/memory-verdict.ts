@@ -1,5 +1,5 @@
 import type { LeakSubject, LeakVerdict } from '../results/types.js'
-import { combineVerdicts, judgeSeries, type Point } from './stats.js'
+import { combineVerdicts, ITERATION_WORDS, type JudgementWords, judgeSeries, type Point } from './stats.js'
 
 /**
  * The memory verdict (pure): each watched memory series judged against a threshold in bytes per
@@ -34,16 +34,20 @@ export interface MemoryVerdict {
 const round1 = (n: number) => Math.round(n * 10) / 10
 
 /** Judge one series: the slope, its 95% interval, the verdict and why. */
-export function judgeMemorySeries(s: MemorySeries, thresholdBytesPerIteration: number): LeakSubject {
+export function judgeMemorySeries(
+  s: MemorySeries,
+  thresholdBytesPerIteration: number,
+  words: JudgementWords = ITERATION_WORDS,
+): LeakSubject {
   const { points } = s
-  const judged = judgeSeries(points, thresholdBytesPerIteration)
+  const judged = judgeSeries(points, thresholdBytesPerIteration, words)
   // a process that exited mid-run is not judged a leak from its last samples (its end is not the run's)
   const j =
     s.gone && judged.verdict === 'leak'
       ? { ...judged, verdict: 'inconclusive' as const, note: 'its memory grew, but it exited before the end' }
       : judged
   const notes: string[] = []
-  if (s.gone) notes.push(`${s.gone.why} at iteration ${s.gone.atIteration}; judged on the samples before`)
+  if (s.gone) notes.push(`${s.gone.why} at ${words.unit} ${s.gone.atIteration}; judged on the samples before`)
   if (s.dirty > 0) notes.push(`${s.dirty} sample${s.dirty === 1 ? '' : 's'} taken after errors left out`)
   if (j.note) notes.push(j.note)
   if (s.note) notes.push(s.note)
@@ -68,8 +72,9 @@ export function judgeMemorySeries(s: MemorySeries, thresholdBytesPerIteration: n
 export function judgeMemory(
   series: readonly MemorySeries[],
   thresholdBytesPerIteration: number,
+  words: JudgementWords = ITERATION_WORDS,
 ): MemoryVerdict {
-  const subjects = series.map((s) => judgeMemorySeries(s, thresholdBytesPerIteration))
+  const subjects = series.map((s) => judgeMemorySeries(s, thresholdBytesPerIteration, words))
   const deciding = subjects.filter((_, i) => series[i]?.deciding).map((s) => s.verdict)
   return { verdict: combineVerdicts(deciding), subjects }
 }

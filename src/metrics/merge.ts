@@ -70,7 +70,7 @@ export function mergeBenchResults(
   const warmups = results.map((r) => r.warmup).filter((w): w is NonNullable<typeof w> => w !== null && !!w)
 
   return {
-    version: 2,
+    version: 3,
     kind: 'bench.validate',
     target: targets.join(', '),
     model: first.model,
@@ -160,7 +160,7 @@ export function mergeSweepShards(results: BenchSweepResult[], opts: ShardSetOpti
   const t0 = Math.min(...starts)
   const first = results[0] as BenchSweepResult
   return {
-    version: 2,
+    version: 3,
     kind: 'bench.sweep',
     ...(first.label ? { label: first.label } : {}),
     startedAt: Number.isFinite(t0) ? new Date(t0).toISOString() : first.startedAt,

@@ -207,8 +207,29 @@ export interface Judgement {
  * - `no-leak` when the upper bound is below the threshold;
  * - `inconclusive` otherwise (the interval straddles the threshold, too few samples, or a step).
  */
-export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration: number): Judgement {
+/** How a verdict's notes name the x axis and the advice: LDAP iterations by default, a benchmark's requests. */
+export interface JudgementWords {
+  /** one step of the x axis: 'iteration', 'request' */
+  unit: string
+  /** how to get more samples, e.g. 'run more iterations' */
+  more: string
+  /** how to sample more often, e.g. 'sample more often (--sample-every)'; empty: no such knob */
+  oftener: string
+}
+
+export const ITERATION_WORDS: JudgementWords = {
+  unit: 'iteration',
+  more: 'run more iterations',
+  oftener: 'sample more often (--sample-every)',
+}
+
+export function judgeSeries(
+  points: readonly Point[],
+  thresholdBytesPerIteration: number,
+  words: JudgementWords = ITERATION_WORDS,
+): Judgement {
   const n = points.length
+  const moreSamples = `${words.more}${words.oftener ? ` or ${words.oftener}` : ''}`
   const fit = n >= MIN_SAMPLES ? fitSlope(points) : undefined
   if (!fit) {
     return {
@@ -216,7 +237,7 @@ export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration
       slope: 0,
       ci95: [0, 0],
       samples: n,
-      note: `only ${n} clean sample${n === 1 ? '' : 's'} (need ${MIN_SAMPLES}): run more iterations or sample more often (--sample-every)`,
+      note: `only ${n} clean sample${n === 1 ? '' : 's'} (need ${MIN_SAMPLES}): ${moreSamples}`,
     }
   }
   const base = { slope: fit.slope, ci95: fit.ci95, samples: n }
@@ -227,7 +248,7 @@ export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration
       return {
         ...base,
         verdict: 'inconclusive',
-        note: `the slope says leak but only ${n} clean samples were taken (a leak needs ${MIN_LEAK_SAMPLES}): run more iterations or sample more often (--sample-every)`,
+        note: `the slope says leak but only ${n} clean samples were taken (a leak needs ${MIN_LEAK_SAMPLES}): ${moreSamples}`,
       }
     }
     const rise = quarterRise(points)
@@ -235,7 +256,7 @@ export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration
       return {
         ...base,
         verdict: 'inconclusive',
-        note: `the slope says leak but memory hardly rose from the start to the end (first quarter ${fmt(rise.startMean)}, last quarter ${fmt(rise.endMean)}; a leak must rise at least ${fmt(MIN_RISE_BYTES)}): run more iterations`,
+        note: `the slope says leak but memory hardly rose from the start to the end (first quarter ${fmt(rise.startMean)}, last quarter ${fmt(rise.endMean)}; a leak must rise at least ${fmt(MIN_RISE_BYTES)}): ${words.more}`,
       }
     }
     const tails: Array<[string, number]> = [['second-half', Math.floor(n / 2)]]
@@ -246,7 +267,7 @@ export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration
         return {
           ...base,
           verdict: 'inconclusive',
-          note: `memory grew and then stopped growing (${label} slope ${fmt(tail.slope)}/iteration, 95% CI up to ${fmt(tail.ci95[1])}): a warm-up, a cache or a one-time step, not a steady leak; use a longer --warmup or more iterations`,
+          note: `memory grew and then stopped growing (${label} slope ${fmt(tail.slope)}/${words.unit}, 95% CI up to ${fmt(tail.ci95[1])}): a warm-up, a cache or a one-time step, not a steady leak; use a longer --warmup or ${words.more}`,
         }
       }
     }
@@ -256,7 +277,7 @@ export function judgeSeries(points: readonly Point[], thresholdBytesPerIteration
   return {
     ...base,
     verdict: 'inconclusive',
-    note: `the 95% interval [${fmt(lo)}, ${fmt(hi)}] per iteration straddles the threshold ${fmt(thr)}: run more iterations for a tighter interval`,
+    note: `the 95% interval [${fmt(lo)}, ${fmt(hi)}] per ${words.unit} straddles the threshold ${fmt(thr)}: ${words.more} for a tighter interval`,
   }
 }
 

@@ -1,6 +1,8 @@
 import Table from 'cli-table3'
 import type { BenchValidateResult, Percentiles } from '../results/types.js'
 import { msCell as ms, ratioPct } from './format.js'
+import { serverMemoryLine, serverMemoryTable } from './table-data.js'
+import { textTable } from './text-table.js'
 
 const style = { head: [], border: [] }
 
@@ -125,5 +127,6 @@ export function renderBenchValidateTable(r: BenchValidateResult): string {
     }
     out.push(bt.toString())
   }
+  if (r.memory) out.push(serverMemoryLine(r.memory), textTable(serverMemoryTable(r.memory, '-')))
   return out.join('\n')
 }

@@ -21,6 +21,8 @@ import {
   RESULT_TITLES,
   revokeBulkTable,
   revokeFailuresTable,
+  serverMemoryLine,
+  serverMemoryTable,
   sweepTable,
   type TableData,
   tokensIssueTable,
@@ -111,6 +113,7 @@ function benchValidate(r: BenchValidateResult): string[] {
   }
   if (r.warmup)
     out.push(`Warm-up (not measured): ${n(r.warmup.requests)} requests in ${secs(r.warmup.durationMs)}.`)
+  if (r.memory) out.push(cell(serverMemoryLine(r.memory)), md(serverMemoryTable(r.memory, '-')))
   return out
 }
 
@@ -182,6 +185,9 @@ export function renderMarkdown(result: AnyResult, opts: { title?: string } = {})
         md(mixedPhasesTable(result, '-')),
         md(mixedRevocationsTable(result, '-')),
         ...(result.revocations.failed > 0 ? [md(mixedFailuresTable(result, '-'))] : []),
+        ...(result.memory
+          ? [cell(serverMemoryLine(result.memory)), md(serverMemoryTable(result.memory, '-'))]
+          : []),
       ]
       break
     case 'ldap.page-leak-check':

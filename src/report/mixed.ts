@@ -1,7 +1,7 @@
-import Table from 'cli-table3'
 import type { BenchMixedResult } from '../results/types.js'
 import { count, fmtMs, fmtRps, secs } from './format.js'
-import type { TableData } from './table-data.js'
+import { serverMemoryLine, serverMemoryTable, type TableData } from './table-data.js'
+import { textTable } from './text-table.js'
 
 // `bench mixed` as tables (pure: result in, tables out): one row per phase, one row of revocations, the
 // failure kinds. The text, Markdown and HTML renderers lay out the same data.
@@ -72,20 +72,13 @@ export function mixedFailuresTable(r: BenchMixedResult, missing: string): TableD
   }
 }
 
-const text = (t: TableData) => {
-  const table = new Table({
-    head: t.head,
-    style: { head: [], border: [] },
-    colAligns: t.head.map((_, i) => (t.numeric.includes(i) ? 'right' : 'left')),
-  })
-  for (const row of t.rows) table.push(row.map(String))
-  return table.toString()
-}
+const text = textTable
 
 /** The `bench mixed` result as text tables. */
 export function renderMixedTable(r: BenchMixedResult): string {
   const out = [mixedSummaryLine(r), text(mixedPhasesTable(r, '-')), text(mixedRevocationsTable(r, '-'))]
   if (r.revocations.failed > 0) out.push(text(mixedFailuresTable(r, '-')))
   else out.push('revocation failures: none')
+  if (r.memory) out.push(serverMemoryLine(r.memory), text(serverMemoryTable(r.memory, '-')))
   return out.join('\n')
 }

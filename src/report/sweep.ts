@@ -1,7 +1,7 @@
 import Table from 'cli-table3'
 import type { BenchSweepResult } from '../results/types.js'
 import { fmtChange, fmtMs, fmtRps, groupDigits } from './format.js'
-import { sweepRows, sweepTable } from './table-data.js'
+import { serverMemoryLine, sweepRows, sweepTable } from './table-data.js'
 
 /** One row per level: events, rps, p50, p99, errors and the change against the first level. */
 export function renderSweepTable(result: BenchSweepResult): string {
@@ -14,6 +14,10 @@ export function renderSweepTable(result: BenchSweepResult): string {
   for (const row of data.rows) t.push(row as string[])
   const lines = [t.toString()]
   const title = result.label ? `sweep "${result.label}"` : 'sweep'
+  for (const p of result.points) {
+    if (p.result.memory)
+      lines.push(`${groupDigits(p.revocationEvents)} events, ${serverMemoryLine(p.result.memory)}`)
+  }
   lines.push(
     `${title}: ${result.points.length} level${result.points.length === 1 ? '' : 's'} in ${(result.durationMs / 1000).toFixed(1)} s${result.interrupted ? ' (interrupted: the points measured so far)' : ''}`,
   )

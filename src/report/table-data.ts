@@ -6,6 +6,7 @@ import type {
   PageLeakCheckResult,
   Percentiles,
   RevokeBulkResult,
+  ServerMemory,
   TokensIssueResult,
 } from '../results/types.js'
 import { bytes, count, fmtChange, fmtMs, fmtRps, groupDigits, ratioPct, secs } from './format.js'
@@ -168,6 +169,49 @@ export function leakSubjectsTable(r: PageLeakCheckResult, missing: string): Tabl
       s.verdict + (s.note ? ` (${s.note})` : ''),
     ]),
     numeric: [2, 3, 4, 5, 6],
+  }
+}
+
+/** The one-line verdict of the server memory watched during a benchmark. */
+export function serverMemoryLine(m: ServerMemory): string {
+  const n = Object.keys(m.processes).length
+  return `server memory: ${m.verdict} (${n} process${n === 1 ? '' : 'es'} watched, RssAnon against requests answered; a leak grows over ${bytes(m.leakThresholdBytesPerRequest)}/request)`
+}
+
+/**
+ * One row per watched server process: RssAnon (deciding) at the start and the end, its slope per request and
+ * per 1,000 requests with the 95% interval, VmRSS at the start and the end, samples and verdict.
+ */
+export function serverMemoryTable(m: ServerMemory, missing: string): TableData {
+  return {
+    head: [
+      'process',
+      'RssAnon start',
+      'RssAnon end',
+      'slope B/request',
+      'per 1,000 requests',
+      '95% CI B/request',
+      'VmRSS start',
+      'VmRSS end',
+      'samples',
+      'verdict',
+    ],
+    rows: Object.entries(m.processes).map(([name, p]) => {
+      const a = p.rssAnon
+      return [
+        `${name} (pid ${p.pid}, ${p.command})`,
+        bytes(a.startBytes),
+        bytes(a.endBytes),
+        a.slopeBytesPerIteration.toFixed(1),
+        bytes(a.slopeBytesPerIteration * 1000),
+        `${a.ci95[0].toFixed(1)} .. ${a.ci95[1].toFixed(1)}`,
+        bytes(p.vmRss.startBytes),
+        bytes(p.vmRss.endBytes),
+        count(a.samples, missing),
+        p.verdict + (a.note ? ` (${a.note})` : ''),
+      ]
+    }),
+    numeric: [1, 2, 3, 4, 6, 7, 8],
   }
 }
 

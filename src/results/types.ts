@@ -53,10 +53,10 @@ export interface ShardInfo {
 
 /**
  * `idtool bench validate` result (kind "bench.validate"). Version 2 added `shard`, `shards` and `partial`
- * (sharded loads, `--shard i/n`).
+ * (sharded loads, `--shard i/n`); version 3 `memory` (`--pid`, `--watch-lab`).
  */
 export interface BenchValidateResult {
-  version: 2
+  version: 3
   kind: 'bench.validate'
   target: string
   model: 'closed' | 'open'
@@ -131,11 +131,47 @@ export interface BenchValidateResult {
     /** base64 HDR V2 of latencyMs (µs) */
     histogram?: string
   }
+  /** the memory of the server processes watched during the measured phase (`--pid`, `--watch-lab`) */
+  memory?: ServerMemory
 }
 
-/** `idtool bench sweep` result (kind "bench.sweep"). Version 2: results of version 2 inside, `shard`. */
+/**
+ * Server memory watched during a benchmark (`--pid`, `--watch-lab`): each process's RssAnon and VmRSS sampled
+ * from /proc against the requests the run had sent and seen answered, and judged as `ldap page-leak-check`
+ * judges its subjects (metrics/memory-verdict.ts), with requests in place of iterations.
+ */
+export interface ServerMemory {
+  /**
+   * the x axis of every series: answers seen in the measured phase(s), every backend together (bench mixed:
+   * validations of every phase plus revocations sent)
+   */
+  x: 'requests'
+  /** growth per request that counts as a leak (the lower bound of the slope's 95% interval must exceed it) */
+  leakThresholdBytesPerRequest: number
+  /** leak when any process's deciding series (RssAnon) leaks; inconclusive when none leaks but one cannot tell */
+  verdict: LeakVerdict
+  /** per watched process, by name: ks1, ks2... (`--watch-lab`), pid-<PID> (`--pid`) */
+  processes: Record<string, ServerMemoryProcess>
+}
+
+export interface ServerMemoryProcess {
+  pid: number
+  /** its command name (/proc/PID/comm) */
+  command: string
+  /** the verdict of its deciding series */
+  verdict: LeakVerdict
+  /** the deciding series: RssAnon (VmRSS on kernels without it); slopeBytesPerIteration is per request */
+  rssAnon: LeakSubject
+  /** informational: the whole resident set */
+  vmRss: LeakSubject
+}
+
+/**
+ * `idtool bench sweep` result (kind "bench.sweep"). Version 2: results of version 2 inside, `shard`;
+ * version 3: results of version 3 inside (their `memory`).
+ */
 export interface BenchSweepResult {
-  version: 2
+  version: 3
   kind: 'bench.sweep'
   label?: string
   /** a shard's sweep (version 2): every level's result carries the same shard */
@@ -290,7 +326,8 @@ export interface BenchMixedPhase {
 
 /** `idtool bench mixed` result (kind "bench.mixed"): validations before, during and after revocations. */
 export interface BenchMixedResult {
-  version: 1
+  /** version 2 added `memory` */
+  version: 2
   kind: 'bench.mixed'
   target: string
   /** validations per second, in every phase */
@@ -326,6 +363,8 @@ export interface BenchMixedResult {
     /** the first message of each kind that occurred */
     failureExamples: Partial<Record<MixedRevocationFailureKind, string>>
   }
+  /** the memory of the server processes watched through every phase (`--pid`, `--watch-lab`) */
+  memory?: ServerMemory
   interrupted: boolean
 }
 

@@ -151,6 +151,31 @@ describe('benchMixed (fake Keystone)', () => {
     expect(compileMetric('bench.mixed', 'validations.failed').resolve(r)[0]!.value).toBe(0)
   })
 
+  it('watches server memory through every phase: validations and revocations are the requests', async () => {
+    const r = await benchMixed(
+      {
+        settings: settings(),
+        auth: { flags: {}, env: fakeKeystoneEnv(fk.authUrl) },
+        labDir: '/nonexistent-lab',
+        // the fake Keystone serves from this process: watch it
+        memory: { pids: [process.pid], leakThresholdBytesPerRequest: 256 },
+      },
+      {
+        confirm: async () => {},
+        interruptSignal: () => new AbortController().signal,
+        warn: () => {},
+        onEvent: () => {},
+      },
+    )
+    const p = r.memory!.processes[`pid-${process.pid}`]!
+    expect(p.pid).toBe(process.pid)
+    // sampled at least at the end, at 3 x 30 validations + 15 revocations
+    expect(p.rssAnon.series!.at(-1)![0]).toBe(105)
+    expect(p.vmRss.samples).toBe(p.rssAnon.samples)
+    expect(['leak', 'no-leak', 'inconclusive']).toContain(r.memory!.verdict)
+    expect(() => checkResult(JSON.parse(JSON.stringify(r)), 'r.json')).not.toThrow()
+  })
+
   it('counts failed revocations by kind', async () => {
     fk.faults.forbidEvery = 5
     const r = await run(settings())

@@ -25,7 +25,7 @@ afterAll(async () => {
 
 function checkPoints(r: BenchSweepResult, levels: number[], requests: number) {
   expect(r.kind).toBe('bench.sweep')
-  expect(r.version).toBe(2)
+  expect(r.version).toBe(3)
   expect(r.interrupted).toBe(false)
   expect(r.points).toHaveLength(levels.length)
   const events = r.points.map((p) => p.revocationEvents)
@@ -107,6 +107,43 @@ describe('idtool bench sweep on the lab', () => {
     checkPoints(res, [before, before + 25], 100)
     expect(r.stderr).toMatch(/level [\d,]+: [\d,]+ -> [\d,]+ events \(\+25/)
     expect(await store.count()).toBeGreaterThanOrEqual(before + 25)
+  })
+
+  it('--workers 2 --watch-lab: every level on two threads, merged exactly, and the lab workers judged per level', async () => {
+    const r = await runCli(
+      [
+        'bench',
+        'sweep',
+        '--revocations',
+        '0,200',
+        '--seed-direct',
+        '--token-count',
+        '20',
+        '--concurrency',
+        '4',
+        '--requests',
+        '400',
+        '--workers',
+        '2',
+        '--watch-lab',
+        '--json',
+      ],
+      { env: LAB_ENV, timeoutMs: 240_000 },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const res = parseJson<BenchSweepResult>(r)
+    checkPoints(res, [0, 200], 400)
+    for (const p of res.points) {
+      // two shards of one load, merged: their counts add up to the whole
+      expect(p.result.shards?.count).toBe(2)
+      const m = p.result.memory!
+      expect(Object.keys(m.processes).sort()).toEqual(['ks1', 'ks2'])
+      for (const proc of Object.values(m.processes)) {
+        expect(proc.rssAnon.samples).toBeGreaterThanOrEqual(2)
+        expect(proc.rssAnon.series!.at(-1)![0]).toBe(400)
+      }
+      expect(['leak', 'no-leak', 'inconclusive']).toContain(m.verdict)
+    }
   })
 
   it('--seed-direct refuses a target that is not the lab', async () => {

@@ -58,7 +58,7 @@ describe('runSweep', () => {
       'bench 10000',
     ])
     expect(r.kind).toBe('bench.sweep')
-    expect(r.version).toBe(2)
+    expect(r.version).toBe(3)
     expect(r.label).toBe('x')
     expect(r.interrupted).toBe(false)
     expect(r.points.map((p) => p.revocationEvents)).toEqual([0, 1000, 10_000])

@@ -105,7 +105,7 @@ describe('runValidateBench', () => {
       ].sort(),
     )
     expect(r).toMatchObject({
-      version: 2,
+      version: 3,
       kind: 'bench.validate',
       target: `${srv.url}/v3/auth/tokens`,
       model: 'closed',

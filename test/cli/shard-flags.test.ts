@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseStartAt, shardPlanFromFlags } from '../../src/cli/shard-flags.js'
+import { parseStartAt, parseWorkers, shardPlanFromFlags } from '../../src/cli/shard-flags.js'
 import { UsageError } from '../../src/errors.js'
 
 const refused = (f: () => unknown, message: RegExp) => {
@@ -50,5 +50,16 @@ describe('--shard, --shard-count, --start-at', () => {
       startAtEpochMs: 1795945200000,
       startToleranceMs: 1000,
     })
+  })
+})
+
+describe('parseWorkers', () => {
+  it('takes a positive count, or auto as the available cores', () => {
+    expect(parseWorkers(undefined)).toBe(1)
+    expect(parseWorkers('3')).toBe(3)
+    expect(parseWorkers('auto', () => 6)).toBe(6)
+  })
+  it('refuses nonsense with exit 2', () => {
+    for (const bad of ['0', '-1', 'two', '1.5']) expect(() => parseWorkers(bad)).toThrow(UsageError)
   })
 })

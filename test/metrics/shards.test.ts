@@ -157,7 +157,7 @@ describe('shard sets: a sweep', () => {
       }
     })
     return {
-      version: 2,
+      version: 3,
       kind: 'bench.sweep',
       startedAt: '2026-11-30T10:00:00.000Z',
       durationMs: 20_000,

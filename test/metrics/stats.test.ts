@@ -210,6 +210,26 @@ describe('judgeSeries (threshold 1 KiB per iteration)', () => {
     expect(j.note).toMatch(/more iterations/)
   })
 
+  it('speaks of requests and a longer run when a benchmark judges server memory', () => {
+    const r = rng(3)
+    const words = { unit: 'request', more: 'run longer (--duration)', oftener: '' }
+    const straddles = judgeSeries(
+      series(12, 5, (i) => 30 * MiB + KiB * i + 200 * KiB * r.normal()),
+      KiB,
+      words,
+    )
+    expect(straddles.note).toMatch(
+      / per request straddles the threshold .*: run longer \(--duration\) for a tighter interval$/,
+    )
+    const few = judgeSeries(
+      series(MIN_SAMPLES - 1, 5, (i) => i * MiB),
+      KiB,
+      words,
+    )
+    expect(few.note).toMatch(/\(need \d+\): run longer \(--duration\)$/)
+    expect(`${straddles.note} ${few.note}`).not.toMatch(/iteration|--sample-every/)
+  })
+
   it('is inconclusive with too few samples', () => {
     const j = judgeSeries(
       series(MIN_SAMPLES - 1, 5, (i) => i * MiB),

@@ -13,7 +13,7 @@ const pct = (p50: number): Percentiles => ({
 
 function result(over: Partial<BenchValidateResult> = {}): BenchValidateResult {
   return {
-    version: 2,
+    version: 3,
     kind: 'bench.validate',
     target: 'http://127.0.0.1:5000/v3/auth/tokens',
     model: 'closed',

@@ -2,6 +2,12 @@ import { benchMixed } from '../../bench/mixed.js'
 import { BaseCommand } from '../../cli/base-command.js'
 import { durationFlag, osFlagInputs, osFlags } from '../../cli/flags.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
+import {
+  leakFails,
+  SERVER_MEMORY_HELP,
+  serverMemoryFlags,
+  serverMemoryFromFlags,
+} from '../../cli/memory-flags.js'
 import { Flags } from '../../cli/oclif.js'
 import { mixedEventLine, showEvents } from '../../cli/progress.js'
 import { benchValidateFlags, validateSettingsFromFlags } from '../../cli/validate-flags.js'
@@ -35,7 +41,8 @@ export default class BenchMixed extends BaseCommand {
     'Three phases, one after the other: before (validations alone), during (revocations beside them) and after (validations alone again). Validations run at --rate per second in every phase (the open model of `bench validate`: latency counts from the intended send time), over a pool of --token-count tokens issued first and kept in memory. During "during", other tokens issued for the purpose before the run are revoked through the API (DELETE /v3/auth/tokens) at --revoke-rate per second, each once, without retries.',
     'Per phase: validations, throughput, p50/p99/max, unexpected statuses and errors, and the revocation event count (GET /v3/OS-REVOKE/events) at its start and end. Revocations: latency percentiles and failures by kind: the database errors Keystone puts in its answer bodies (deadlock, lock wait timeout, "database is locked"), 409, other 5xx, timeouts, other statuses, other transport failures.',
     '--expired-events N (LAB ONLY) first inserts N revocation events revoked a day ago into the lab database: Keystone deletes expired events when it records a revocation, so the first revocations have that housekeeping to do. Refused on any other target (exit 2). Rows left behind: `idtool lab clear-revocations --seeded-only`.',
-    'A Keystone that is not on loopback is asked for confirmation first (refused without --yes when stdin is not a terminal). Exit status: 0 when every validation and revocation got its expected answer; 4 when some did not (the result is still printed); 130 on Ctrl-C (the phases so far are printed and saved to --out). Gate thresholds per phase, e.g. `idtool gate r.json --threshold "during.p99 < 500ms" --threshold "revocations.failed == 0"`.',
+    `${SERVER_MEMORY_HELP} bench mixed counts validations of every phase plus revocations sent as requests.`,
+    'A Keystone that is not on loopback is asked for confirmation first (refused without --yes when stdin is not a terminal). Exit status: 0 when every validation and revocation got its expected answer; 4 when some did not (the result is still printed); 5 when a watched process leaked and --fail-on-leak was given; 130 on Ctrl-C (the phases so far are printed and saved to --out). Gate thresholds per phase, e.g. `idtool gate r.json --threshold "during.p99 < 500ms" --threshold "revocations.failed == 0"`.',
   ].join('\n\n')
 
   static override examples = [
@@ -95,11 +102,13 @@ export default class BenchMixed extends BaseCommand {
       description: 'do not ask for confirmation before revoking tokens on a non-loopback Keystone',
     }),
     ...validateFlags,
+    ...serverMemoryFlags,
   }
 
   async run(): Promise<BenchMixedResult> {
     const { flags } = await this.parse(BenchMixed)
     const validate = validateSettingsFromFlags({ ...flags, duration: flags.before })
+    const memory = serverMemoryFromFlags(flags, flags.dir)
     this.checkOutputPaths([['--out', flags.out]])
     const progress = this.progress()
     const warn = (m: string) => this.warnLine(m)
@@ -114,6 +123,7 @@ export default class BenchMixed extends BaseCommand {
         },
         auth: { flags: osFlagInputs(flags), env: process.env },
         labDir: flags.dir,
+        ...(memory ? { memory } : {}),
       },
       {
         confirm: (url, what) => this.confirmKeystoneChange(url, what, flags.yes),
@@ -126,6 +136,7 @@ export default class BenchMixed extends BaseCommand {
     if (!this.jsonEnabled()) this.log(renderMixedTable(result))
     const validationFailures = result.phases.some((p) => p.requests.ok < p.requests.total)
     if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
+    else if (leakFails(flags, result.memory)) this.setExitCode(ExitCode.Leak)
     else if (validationFailures || result.revocations.failed > 0) this.setExitCode(ExitCode.Partial)
     return result
   }

@@ -2,9 +2,15 @@ import { benchSweep, DEFAULT_SWEEP_TOKEN_COUNT, SweepFailed } from '../../bench/
 import { BaseCommand } from '../../cli/base-command.js'
 import { osFlagInputs, osFlags, scenarioFlag } from '../../cli/flags.js'
 import { labDirFlag } from '../../cli/lab-flags.js'
+import {
+  leakFails,
+  SERVER_MEMORY_HELP,
+  serverMemoryFlags,
+  serverMemoryFromFlags,
+} from '../../cli/memory-flags.js'
 import { Flags } from '../../cli/oclif.js'
 import { showEvents, sweepEventLine } from '../../cli/progress.js'
-import { shardFlags, shardPlanFromFlags } from '../../cli/shard-flags.js'
+import { parseWorkers, shardFlags, shardPlanFromFlags, workersFlag } from '../../cli/shard-flags.js'
 import { checkBulkConcurrency } from '../../cli/token-flags.js'
 import {
   benchValidateFlags,
@@ -39,6 +45,10 @@ The token pool is prepared once, before the first level (--tokens, or --token-co
 
 On the lab (SQLite as db_sync leaves it, cache on) the classic slowdown shows from about 10,000 events; \`idtool lab analyze\` makes the curve flat, and so does \`idtool lab up --db mariadb\`.
 
+--workers N runs every level's load on N worker threads of this process, merged exactly (as \`bench validate --workers\`).
+
+${SERVER_MEMORY_HELP} In a sweep each level is watched and judged on its own (its point's \`result.memory\`); --fail-on-leak exits 5 when any level leaks.
+
 Ctrl-C keeps the points measured so far (and the interrupted level's partial point), writes --out and --html, and exits 130. Exit 4 when a level had errors or unexpected statuses.`
 
   static override examples = [
@@ -51,6 +61,11 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
       description: 'Any cloud: reach each level through the API (revoke-bulk), 20 s per level',
       command:
         '<%= config.bin %> <%= command.id %> --revocations 0,500,1000 --tokens pool.jsonl --concurrency 5 --duration 20s --out sweep.json',
+    },
+    {
+      description: "Both cores for the load, and the lab's Keystone workers' memory judged at every level",
+      command:
+        '<%= config.bin %> <%= command.id %> --revocations 0,10k,30k --seed-direct --concurrency 10 --duration 20s --workers 2 --watch-lab',
     },
     {
       description: 'The same sweep after ANALYZE, labelled, to overlay with the first one',
@@ -104,6 +119,8 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
     }),
     ...validateFlags,
     ...shardFlags,
+    ...workersFlag,
+    ...serverMemoryFlags,
   }
 
   async run(): Promise<BenchSweepResult> {
@@ -114,6 +131,8 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
     checkBulkConcurrency(flags['revoke-concurrency'], '--revoke-concurrency')
     const source = tokenSourceFromFlags(flags, DEFAULT_SWEEP_TOKEN_COUNT)
     const shard = shardPlanFromFlags(flags)
+    const workers = parseWorkers(flags.workers)
+    const memory = serverMemoryFromFlags(flags, flags.dir)
     // output files are checked before any work: a bad path fails at once, not after the sweep
     this.checkOutputPaths([
       ['--out', flags.out],
@@ -132,6 +151,8 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
       prime: flags.prime,
       label: flags.label,
       shard,
+      workers,
+      ...(memory ? { memory } : {}),
     }
     const result = await benchSweep(options, {
       confirm: (url, what) => this.confirmKeystoneChange(url, what, flags.yes),
@@ -149,6 +170,7 @@ Ctrl-C keeps the points measured so far (and the interrupted level's partial poi
     if (flags.html) this.info(`HTML report: ${flags.html}`)
     if (result.interrupted) this.setExitCode(ExitCode.Interrupted)
     else if (result.points.some((p) => p.errors > 0)) this.setExitCode(ExitCode.Partial)
+    else if (result.points.some((p) => leakFails(flags, p.result.memory))) this.setExitCode(ExitCode.Leak)
     return result
   }
 

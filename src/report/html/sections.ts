@@ -9,6 +9,7 @@ import type {
   PageLeakCheckResult,
   Percentiles,
   RevokeBulkResult,
+  ServerMemory,
   TokensIssueResult,
 } from '../../results/types.js'
 import { bytes, count, fmtMs, fmtRps, groupDigits, ratioPct, secs } from '../format.js'
@@ -22,6 +23,8 @@ import {
   percentileCells,
   revokeBulkTable,
   revokeFailuresTable,
+  serverMemoryLine,
+  serverMemoryTable,
   sweepTable,
   tokensIssueTable,
 } from '../table-data.js'
@@ -196,6 +199,7 @@ function benchValidateSection(r: BenchValidateResult, source: string, chartId: C
       [0, 1, 2, 3, 4],
     ),
   )
+  if (r.memory) parts.push(serverMemorySection(r.memory, chartId))
   return parts.join('\n')
 }
 
@@ -303,9 +307,18 @@ function memoryUnit(values: number[]): { div: number; unit: string } {
   return max >= 10 * 1024 * 1024 ? { div: 1024 * 1024, unit: 'MiB' } : { div: 1024, unit: 'KiB' }
 }
 
-function leakChart(s: LeakSubject, i: number, r: PageLeakCheckResult, chartId: ChartIds): string {
+/** How a memory chart names its x axis: iterations of a leak check, requests of a benchmark. */
+interface MemoryAxis {
+  /** singular, for slopes: "iteration", "request" */
+  per: string
+  xLabel: string
+  thresholdBytes: number
+}
+
+/** One memory series against its x axis, with the fitted slope (page-leak-check and server memory). */
+function memoryChart(s: LeakSubject, i: number, axis: MemoryAxis, chartId: ChartIds, label = s.name): string {
   const series = s.series ?? []
-  if (series.length === 0) return `<p class="note">${escapeHtml(s.name)}: no samples in this result.</p>`
+  if (series.length === 0) return `<p class="note">${escapeHtml(label)}: no samples in this result.</p>`
   const { div, unit } = memoryUnit(series.map((p) => p[1]))
   const b = interceptFor(series, s.slopeBytesPerIteration)
   const xs = series.map((p) => p[0])
@@ -313,12 +326,13 @@ function leakChart(s: LeakSubject, i: number, r: PageLeakCheckResult, chartId: C
   const xb = Math.max(...xs)
   const st = styleFor(i)
   const sign = s.slopeBytesPerIteration >= 0 ? '+' : ''
+  const per = axis.per
   return figure(
     lineChart({
       id: chartId('leak'),
-      title: `${s.name}${s.pid !== null ? ` (pid ${s.pid})` : ''}: ${s.metric} against iterations`,
-      subtitle: `verdict ${s.verdict} · slope ${sign}${s.slopeBytesPerIteration.toFixed(1)} B/iteration, 95% CI ${s.ci95[0].toFixed(1)} .. ${s.ci95[1].toFixed(1)} · threshold ${bytes(r.leakThresholdBytesPerIteration)}/iteration`,
-      xLabel: 'iterations (searches)',
+      title: `${label}${s.pid !== null ? ` (pid ${s.pid})` : ''}: ${s.metric} against ${per}s`,
+      subtitle: `verdict ${s.verdict} · slope ${sign}${s.slopeBytesPerIteration.toFixed(1)} B/${per}, 95% CI ${s.ci95[0].toFixed(1)} .. ${s.ci95[1].toFixed(1)} · threshold ${bytes(axis.thresholdBytes)}/${per}`,
+      xLabel: axis.xLabel,
       yLabel: `${s.metric} (${unit})`,
       xKind: 'linear',
       yFromZero: false,
@@ -332,7 +346,7 @@ function leakChart(s: LeakSubject, i: number, r: PageLeakCheckResult, chartId: C
           points: decimate(series, 3000).map(([x, y]) => [x, y / div]),
         },
         {
-          name: `fitted slope ${sign}${s.slopeBytesPerIteration.toFixed(1)} B/iteration`,
+          name: `fitted slope ${sign}${s.slopeBytesPerIteration.toFixed(1)} B/${per}`,
           color: '#111111',
           width: 2.4,
           points: [
@@ -345,12 +359,38 @@ function leakChart(s: LeakSubject, i: number, r: PageLeakCheckResult, chartId: C
   )
 }
 
+/** The server memory watched during a benchmark: verdict, table, and each process's RssAnon against requests. */
+function serverMemorySection(m: ServerMemory, chartId: ChartIds): string {
+  const axis: MemoryAxis = {
+    per: 'request',
+    xLabel: 'requests answered',
+    thresholdBytes: m.leakThresholdBytesPerRequest,
+  }
+  return [
+    `<h3>Server memory</h3>`,
+    `<p class="verdict verdict-${escapeHtml(m.verdict)}">${escapeHtml(serverMemoryLine(m))}</p>`,
+    tbl(serverMemoryTable(m, '–')),
+    ...Object.entries(m.processes).map(([name, p], i) => memoryChart(p.rssAnon, i, axis, chartId, name)),
+  ].join('\n')
+}
+
 function leakSection(r: PageLeakCheckResult, chartId: ChartIds): string {
   const parts = [
     `<p class="verdict verdict-${escapeHtml(r.verdict)}">Verdict: <strong>${escapeHtml(r.verdict)}</strong></p>`,
     `<p class="meta">${escapeHtml(r.mode)} · ${escapeHtml(r.target)} · page size ${r.pageSize} · ${n(r.searches)} searches, ${n(r.pages)} pages, ${n(r.entries)} entries · ${secs(r.durationMs)}${r.interrupted ? ' · <strong>interrupted</strong>' : ''}</p>`,
     tbl(leakSubjectsTable(r, '–')),
-    ...r.subjects.map((s, i) => leakChart(s, i, r, chartId)),
+    ...r.subjects.map((s, i) =>
+      memoryChart(
+        s,
+        i,
+        {
+          per: 'iteration',
+          xLabel: 'iterations (searches)',
+          thresholdBytes: r.leakThresholdBytesPerIteration,
+        },
+        chartId,
+      ),
+    ),
     tbl(leakLatencyTable(r)),
   ]
   if (r.histograms?.page && r.histograms.search) {
@@ -411,6 +451,7 @@ export function resultSection(result: AnyResult, source: string, chartId: ChartI
         tbl(mixedPhasesTable(result, '–')),
         tbl(mixedRevocationsTable(result, '–')),
         ...(result.revocations.failed > 0 ? [tbl(mixedFailuresTable(result, '–'))] : []),
+        ...(result.memory ? [serverMemorySection(result.memory, chartId)] : []),
       ].join('\n')
     case 'ldap.page-leak-check':
       return leakSection(result, chartId)

@@ -28,3 +28,28 @@ describe('bench sweep on a non-loopback Keystone', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { exitCode: 2, code: 'USAGE' } })
   })
 })
+
+describe('bench sweep: --workers and the memory flags are checked before any work', () => {
+  const base = ['bench', 'sweep', '--revocations', '0,10', '--token-count', '1', '--requests', '10']
+  const env = { OS_CLOUD: '', OS_CLIENT_CONFIG_FILE: '', OS_AUTH_URL: 'http://192.0.2.10:5000/v3' }
+
+  it('--workers with --shard is one usage line', async () => {
+    const r = await runCli([...base, '--workers', '2', '--shard', '0/2', '--yes'], { env })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--workers and --shard exclude each other')
+  })
+
+  it('--fail-on-leak without a process to watch is one usage line', async () => {
+    const r = await runCli([...base, '--fail-on-leak', '--yes'], { env })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--fail-on-leak needs --pid or --watch-lab')
+  })
+
+  it('a PID that is not there fails before any connection', async () => {
+    const t0 = Date.now()
+    const r = await runCli([...base, '--pid', '999999999', '--yes'], { env })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--pid 999999999: no such process')
+    expect(Date.now() - t0).toBeLessThan(10_000)
+  })
+})
