@@ -259,11 +259,12 @@ export async function startApacheWorker(
   spec: LabSpec,
   user: SystemUser | undefined,
 ): Promise<void> {
-  const view = keystoneView(p, spec)
-  const runDir = apacheRunDir(p)
+  const at = here()
+  const view = keystoneView(p, spec, at)
+  const runDir = apacheRunDir(p, at)
   mkdirSync(join(p.dir, 'apache'), { recursive: true, mode: 0o700 })
   // as root, prepareApacheRoot made it (in idtool-lab's directory)
-  if (!user) mkdirSync(runDir, { recursive: true, mode: 0o700 })
+  if (!at.root) mkdirSync(runDir, { recursive: true, mode: 0o700 })
   const conf = apacheConf({
     name: `ks${i}`,
     port: LAB_PORTS.workerBase + i - 1,

@@ -1,4 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -27,7 +36,7 @@ const { createKeystoneDatabase } = await import('../../src/lab/mariadb.js')
 const { buildDirectory } = await import('../../src/lab/slapd.js')
 const { tightenPidFile } = await import('../../src/lab/proc.js')
 const { labPaths } = await import('../../src/lab/layout.js')
-const { startApacheWorker } = await import('../../src/lab/apache.js')
+const { apacheHome, LAB_USER_HOME, startApacheWorker } = await import('../../src/lab/apache.js')
 
 const dir = mkdtempSync(join(tmpdir(), 'idtool-lab-argv-'))
 const p = labPaths(dir)
@@ -112,6 +121,8 @@ describe('lab children get secrets through the environment, stdin or 0600 files,
     expect(secretsOnCommandLines()).toEqual([])
     expect(Object.keys(calls[0]!.env ?? {}).sort()).toEqual(['LANG', 'OS_KEYSTONE_CONFIG_DIR', 'PATH'])
     expect(statSync(p.apacheConf(2)).mode & 0o777).toBe(0o600)
+    // nothing made outside the lab directory (idtool-lab's directory is prepared by lab up, not here)
+    expect(existsSync(apacheHome(p.dir, { root: true, home: LAB_USER_HOME }))).toBe(false)
     const conf = readFileSync(p.apacheConf(2), 'utf8')
     for (const s of Object.values(SECRETS)) expect(conf).not.toContain(s)
   })
