@@ -6,10 +6,21 @@
 // unless IDTOOL_ALLOWED_SKIPS lets them skip (`IDTOOL_ALLOWED_SKIPS=root`). Runs after the build: it
 // uses the lab's own package list and installer from dist/.
 import { existsSync, readFileSync } from 'node:fs'
-import { aptInstall, BASE_REQUIREMENTS, MARIADB_REQUIREMENTS, missingPackages } from '../dist/lab/install.js'
+import {
+  APACHE_REQUIREMENTS,
+  aptInstall,
+  BASE_REQUIREMENTS,
+  MARIADB_REQUIREMENTS,
+  missingPackages,
+} from '../dist/lab/install.js'
 
 const registry = JSON.parse(readFileSync(new URL('../test/helpers/prereqs.json', import.meta.url), 'utf8'))
-const requirements = [...BASE_REQUIREMENTS, ...MARIADB_REQUIREMENTS, ...registry.programs]
+const requirements = [
+  ...BASE_REQUIREMENTS,
+  ...MARIADB_REQUIREMENTS,
+  ...APACHE_REQUIREMENTS,
+  ...registry.programs,
+]
 const root = process.getuid?.() === 0
 const allowed = (process.env.IDTOOL_ALLOWED_SKIPS ?? '')
   .split(',')
@@ -24,7 +35,10 @@ if (missing.length > 0 && root) {
 }
 const problems = []
 if (missing.length > 0) {
-  const lab = missingPackages([...BASE_REQUIREMENTS, ...MARIADB_REQUIREMENTS]).length > 0 ? ['the lab'] : []
+  const lab =
+    missingPackages([...BASE_REQUIREMENTS, ...MARIADB_REQUIREMENTS, ...APACHE_REQUIREMENTS]).length > 0
+      ? ['the lab']
+      : []
   const files = [...new Set(registry.programs.filter((r) => !existsSync(r.program)).flatMap((r) => r.tests))]
   problems.push(
     `missing Debian packages: ${missing.join(' ')} (needed by ${[...lab, ...files].join(', ')})`,

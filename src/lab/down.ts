@@ -2,6 +2,8 @@ import { existsSync, rmSync } from 'node:fs'
 import { IdtoolError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import type { LabDownResult } from '../results/types.js'
+import { removeApacheHome } from './apache.js'
+import { stopWorker } from './keystone.js'
 import { labPaths } from './layout.js'
 import { stopPid } from './proc.js'
 import { readState } from './state.js'
@@ -20,7 +22,10 @@ export async function labDown(dir: string, opts: { purge?: boolean } = {}): Prom
   })
   if (ps.slapd) targets.push({ name: 'slapd', pid: ps.slapd })
   if (ps.mariadb) targets.push({ name: 'mariadb', pid: ps.mariadb })
-  const results = await Promise.all(targets.map(async (t) => ({ ...t, gone: await stopPid(t.pid) })))
+  // a worker is uwsgi's master (--die-on-term) or Apache's parent, stopped with all its children
+  const stop = (t: { name: string; pid: number }) =>
+    /^ks\d+$/.test(t.name) ? stopWorker(t.pid) : stopPid(t.pid)
+  const results = await Promise.all(targets.map(async (t) => ({ ...t, gone: await stop(t) })))
   const stuck = results.filter((r) => !r.gone)
   if (stuck.length) {
     throw new IdtoolError(`could not stop ${stuck.map((s) => `${s.name} (pid ${s.pid})`).join(', ')}`, {
@@ -30,6 +35,8 @@ export async function labDown(dir: string, opts: { purge?: boolean } = {}): Prom
   let removed = false
   if (opts.purge && existsSync(p.state)) {
     rmSync(dir, { recursive: true, force: true })
+    // Keystone's files of `lab up --server apache` (as root) live in idtool-lab's directory of this lab
+    removeApacheHome(dir)
     removed = true
   } else if (opts.purge && existsSync(dir)) {
     throw new IdtoolError(`${dir} does not look like an idtool lab (no state.json); not removing it`, {

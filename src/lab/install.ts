@@ -26,6 +26,12 @@ export const BASE_REQUIREMENTS: Requirement[] = [
   { program: '/usr/bin/openstack', pkg: 'python3-openstackclient' },
 ]
 
+/** `lab up --server apache`: Apache httpd and mod_wsgi for Python 3 (the lab loads it with its own config). */
+export const APACHE_REQUIREMENTS: Requirement[] = [
+  { program: '/usr/sbin/apache2', pkg: 'apache2' },
+  { program: '/usr/lib/apache2/modules/mod_wsgi.so', pkg: 'libapache2-mod-wsgi-py3' },
+]
+
 export const MARIADB_REQUIREMENTS: Requirement[] = [
   { program: '/usr/sbin/mariadbd', pkg: 'mariadb-server' },
   { program: '/usr/lib/python3/dist-packages/pymysql/__init__.py', pkg: 'python3-pymysql' },

@@ -1,7 +1,15 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import type { LabSpec } from '../results/types.js'
+import {
+  isApache,
+  keystoneView,
+  labServer,
+  prepareApacheRoot,
+  startApacheWorker,
+  wsgiProcesses,
+} from './apache.js'
 import { LAB_BIND_DN, LAB_GROUPS_DN, LAB_HOST, LAB_PORTS, LAB_USERS_DN, type LabPaths } from './layout.js'
-import { httpOk, ownedPid, run, stopPid, waitFor } from './proc.js'
+import { httpOk, ownedPid, run, stopPid, stopTree, waitFor } from './proc.js'
 import { LDAP_URL } from './slapd.js'
 
 export const KEYSTONE_URL = `http://${LAB_HOST}:${LAB_PORTS.keystone}/v3`
@@ -12,6 +20,9 @@ export function keystoneConf(p: LabPaths, spec: LabSpec, dbPassword?: string): s
     spec.db === 'mariadb'
       ? `mysql+pymysql://keystone:${dbPassword}@localhost/keystone?unix_socket=${p.mariadbSock}`
       : `sqlite:///${p.keystoneDb}`
+  // receipts default to /etc/keystone/fernet-keys, which only root (uwsgi's user) can read
+  const receipts =
+    labServer(spec) === 'apache' ? `\n[fernet_receipts]\nkey_repository = ${p.fernetKeys}\n` : ''
   return `# written by idtool lab up
 [DEFAULT]
 log_dir = ${p.keystoneLog}
@@ -26,7 +37,7 @@ provider = fernet
 
 [fernet_tokens]
 key_repository = ${p.fernetKeys}
-
+${receipts}
 [credential]
 key_repository = ${p.credentialKeys}
 
@@ -114,8 +125,15 @@ export function keystoneBootstrapped(p: LabPaths, spec: LabSpec): boolean {
   return readFileSync(p.keystoneConf, 'utf8').includes('mysql+pymysql')
 }
 
+/** Start Keystone worker `i` under the spec's server (Apache: idtool-lab prepared first when root). */
+export async function startWorker(p: LabPaths, i: number, spec: LabSpec): Promise<void> {
+  if (labServer(spec) === 'uwsgi') return startUwsgiWorker(p, i)
+  const user = process.getuid?.() === 0 ? await prepareApacheRoot(p, spec, () => {}) : undefined
+  await startApacheWorker(p, i, spec, user)
+}
+
 /** Start Keystone worker `i` as its own uwsgi instance: 1 process, 1 thread (required with SQLite). */
-export async function startWorker(p: LabPaths, i: number): Promise<void> {
+async function startUwsgiWorker(p: LabPaths, i: number): Promise<void> {
   const port = LAB_PORTS.workerBase + i - 1
   await run('/usr/bin/uwsgi', [
     '--plugin',
@@ -148,28 +166,47 @@ export async function startWorker(p: LabPaths, i: number): Promise<void> {
   ])
 }
 
+/** The log of worker `i`: uwsgi's, or Apache's error log (Keystone's own log is beside keystone.conf). */
+export const workerLogFile = (p: LabPaths, i: number, spec: LabSpec) =>
+  labServer(spec) === 'apache' ? p.apacheLog(i) : p.workerLog(i)
+
 /** Wait until worker `i` answers GET /v3 (60 s). */
-export function waitForWorker(p: LabPaths, i: number): Promise<void> {
+export function waitForWorker(p: LabPaths, i: number, spec: LabSpec): Promise<void> {
   return waitFor(
     `keystone worker ks${i}`,
     () => httpOk(`${workerUrl(i)}/v3`),
     60_000,
-    `see ${p.workerLog(i)}`,
+    `see ${workerLogFile(p, i, spec)} and ${keystoneView(p, spec).keystoneLog}/keystone.log`,
   )
 }
 
 /** Start workers 1..n one after the other, then wait until every one answers. */
-export async function startWorkers(p: LabPaths, n: number, log: (m: string) => void): Promise<void> {
-  log(`keystone: starting ${n} uwsgi workers`)
-  for (let i = 1; i <= n; i++) await startWorker(p, i)
-  await Promise.all(Array.from({ length: n }, (_, k) => waitForWorker(p, k + 1)))
+export async function startWorkers(p: LabPaths, spec: LabSpec, log: (m: string) => void): Promise<void> {
+  const n = spec.workers
+  const server = labServer(spec)
+  if (server === 'uwsgi') {
+    log(`keystone: starting ${n} uwsgi workers`)
+    for (let i = 1; i <= n; i++) await startUwsgiWorker(p, i)
+  } else {
+    const user = process.getuid?.() === 0 ? await prepareApacheRoot(p, spec, log) : undefined
+    log(
+      `keystone: starting ${n} Apache workers (mod_wsgi daemon mode, ${wsgiProcesses(spec.db)} process(es) x 1 thread each${user ? `, user ${user.name}` : ''})`,
+    )
+    for (let i = 1; i <= n; i++) await startApacheWorker(p, i, spec, user)
+  }
+  await Promise.all(Array.from({ length: n }, (_, k) => waitForWorker(p, k + 1, spec)))
+}
+
+/** Stop one worker: uwsgi's master (--die-on-term), or Apache's parent and every process below it. */
+export function stopWorker(pid: number): Promise<boolean> {
+  return isApache(pid) ? stopTree(pid) : stopPid(pid)
 }
 
 /** Stop workers 1..n (those running, found by pidfile). */
 export async function stopWorkers(p: LabPaths, n: number): Promise<void> {
   await Promise.all(
     Array.from({ length: n }, (_, k) => ownedPid(p.workerPid(k + 1), p.dir)).map((pid) =>
-      pid ? stopPid(pid) : true,
+      pid ? stopWorker(pid) : true,
     ),
   )
 }

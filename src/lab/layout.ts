@@ -42,6 +42,19 @@ export function defaultLabDir(env: Record<string, string | undefined> = process.
   return join(state, 'idtool', 'lab')
 }
 
+/** Keystone's files below its directory (the lab's keystone/, or where Apache's user can reach them). */
+export function keystoneFiles(keystoneDir: string) {
+  return {
+    keystoneDir,
+    keystoneConf: join(keystoneDir, 'keystone.conf'),
+    keystoneDb: join(keystoneDir, 'keystone.db'),
+    keystoneLog: join(keystoneDir, 'log'),
+    domainsDir: join(keystoneDir, 'domains'),
+    fernetKeys: join(keystoneDir, 'fernet-keys'),
+    credentialKeys: join(keystoneDir, 'credential-keys'),
+  }
+}
+
 /** Every path the lab uses, below one directory. */
 export function labPaths(dir: string) {
   return {
@@ -67,13 +80,7 @@ export function labPaths(dir: string) {
     serverPem: join(dir, 'tls', 'server.pem'),
     clientCert: join(dir, 'tls', 'client.crt'),
     clientKey: join(dir, 'tls', 'client.key'),
-    keystoneDir: join(dir, 'keystone'),
-    keystoneConf: join(dir, 'keystone', 'keystone.conf'),
-    keystoneDb: join(dir, 'keystone', 'keystone.db'),
-    keystoneLog: join(dir, 'keystone', 'log'),
-    domainsDir: join(dir, 'keystone', 'domains'),
-    fernetKeys: join(dir, 'keystone', 'fernet-keys'),
-    credentialKeys: join(dir, 'keystone', 'credential-keys'),
+    ...keystoneFiles(join(dir, 'keystone')),
     slapdDir: join(dir, 'slapd'),
     slapdConf: join(dir, 'slapd', 'slapd.conf'),
     slapdData: join(dir, 'slapd', 'data'),
@@ -88,6 +95,9 @@ export function labPaths(dir: string) {
     mariadbPid: join(dir, 'run', 'mariadb.pid'),
     workerPid: (i: number) => join(dir, 'run', `ks${i}.pid`),
     workerLog: (i: number) => join(dir, 'run', `ks${i}.uwsgi.log`),
+    /** Apache httpd's config of worker i (lab up --server apache; read by Apache's root process only) */
+    apacheConf: (i: number) => join(dir, 'apache', `ks${i}.conf`),
+    apacheLog: (i: number) => join(dir, 'run', `ks${i}.apache.log`),
   }
 }
 

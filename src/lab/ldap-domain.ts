@@ -41,7 +41,7 @@ export async function addLdapDomain(
   writeLdapDomainConf(p, bindPassword)
   log(`keystone: domain ${LAB_LDAP_DOMAIN} (${found.id}) now reads users from LDAP; restarting workers`)
   await stopWorkers(p, spec.workers)
-  await startWorkers(p, spec.workers, log)
+  await startWorkers(p, spec, log)
   return { name: found.name, id: found.id }
 }
 

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, openSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { LabPaths } from './layout.js'
 import { run, waitFor } from './proc.js'
 
 /** MariaDB for the lab: socket only (--skip-networking), so nothing listens on any interface. */
 export async function startMariadb(p: LabPaths): Promise<void> {
   mkdirSync(p.mariadbDir, { recursive: true })
+  mkdirSync(dirname(p.mariadbSock), { recursive: true, mode: 0o700 })
   if (!existsSync(join(p.mariadbData, 'mysql'))) {
     mkdirSync(p.mariadbData, { recursive: true })
     await run(

@@ -125,6 +125,49 @@ export function childPids(pid: number): number[] {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
+/** Every descendant of a process (children first, then theirs), from /proc. */
+export function descendantPids(pid: number): number[] {
+  const out: number[] = []
+  const queue = [pid]
+  while (queue.length) {
+    for (const c of childPids(queue.shift()!)) {
+      if (!out.includes(c)) {
+        out.push(c)
+        queue.push(c)
+      }
+    }
+  }
+  return out
+}
+
+/** A process's start time (clock ticks after boot, /proc/PID/stat field 22): with the PID, who it is. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Stop a process and every process below it: SIGTERM to the top (a server stops its own children), then
+ * any descendant still alive (an orphan a server left behind) is stopped too. Descendants are recorded before
+ * the signal with their start time, so a PID reused meanwhile by another process is never signalled.
+ * Resolves true when the top and all its recorded descendants are gone.
+ */
+export async function stopTree(pid: number, graceMs = 10_000): Promise<boolean> {
+  const below = descendantPids(pid).map((p) => ({ pid: p, start: startTime(p) }))
+  const top = await stopPid(pid, graceMs)
+  const same = (d: { pid: number; start: string | undefined }) =>
+    d.start !== undefined && startTime(d.pid) === d.start && pidAlive(d.pid)
+  // the server's own shutdown of its children may lag its exit by a moment
+  const deadline = Date.now() + 2_000
+  while (below.some(same) && Date.now() < deadline) await sleep(50)
+  const left = await Promise.all(below.filter(same).map((d) => stopPid(d.pid, 3_000)))
+  return top && left.every(Boolean)
+}
+
 /** Send SIGTERM, wait up to `graceMs`, then SIGKILL. Resolves true when the process is gone. */
 export async function stopPid(pid: number, graceMs = 10_000): Promise<boolean> {
   if (!pidAlive(pid)) return true

@@ -26,14 +26,18 @@ export function writeState(p: LabPaths, state: LabState): void {
   writeFileSync(p.state, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 })
 }
 
-/** Whether a lab made with `a` runs what `b` asks for (the TLS choice aside: it only rewrites clouds.yaml). */
+/**
+ * Whether a lab made with `a` runs what `b` asks for (the TLS choice aside: it only rewrites clouds.yaml). A
+ * spec without a server (a lab made before `--server`) is uwsgi.
+ */
 export function sameSpec(a: LabSpec | undefined, b: LabSpec): boolean {
   return (
     Boolean(a) &&
     a!.workers === b.workers &&
     a!.cache === b.cache &&
     a!.db === b.db &&
-    a!.ldapUsers === b.ldapUsers
+    a!.ldapUsers === b.ldapUsers &&
+    (a!.server ?? 'uwsgi') === (b.server ?? 'uwsgi')
   )
 }
 

@@ -1,4 +1,5 @@
 import type { LabStatus, WorkerStatus } from '../results/types.js'
+import { isApache, keystoneView, labServer, wsgiDaemonPids } from './apache.js'
 import { labAuthUrl, labCloudNames } from './clouds.js'
 import {
   CALIBRATION_TLS_URL,
@@ -35,16 +36,22 @@ export function labPids(p: LabPaths, workers: number) {
   }
 }
 
+/** The process that serves a worker's requests: uwsgi's worker, or the (first) mod_wsgi daemon under Apache. */
+function servingPid(pid: number): number | undefined {
+  return isApache(pid) ? wsgiDaemonPids(pid)[0] : childPids(pid)[0]
+}
+
 /**
- * The processes that serve the requests of the lab's Keystone workers (the uwsgi workers, not their
- * masters), by worker name: ks1, ks2... `pid` is null for a worker that is not running. An empty list: no lab.
+ * The processes that serve the requests of the lab's Keystone workers (the uwsgi workers or mod_wsgi daemons,
+ * not their masters), by worker name: ks1, ks2... `pid` is null for a worker that is not running. An empty
+ * list: no lab.
  */
 export function labServingPids(dir: string): Array<{ name: string; pid: number | null }> {
   const p = labPaths(dir)
   const n = readState(p)?.spec?.workers ?? 0
   return labPids(p, n).workers.map((pid, k) => ({
     name: `ks${k + 1}`,
-    pid: pid ? (childPids(pid)[0] ?? null) : null,
+    pid: pid ? (servingPid(pid) ?? null) : null,
   }))
 }
 
@@ -63,7 +70,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
         name: `ks${k + 1}`,
         url,
         pid: pid ?? null,
-        workerPid: pid ? (childPids(pid)[0] ?? null) : null,
+        workerPid: pid ? (servingPid(pid) ?? null) : null,
         healthy,
       }
     }),
@@ -110,6 +117,7 @@ export async function labStatus(dir: string): Promise<LabStatus> {
       workers,
       db: spec?.db ?? null,
       cache: spec?.cache ?? null,
+      server: spec ? labServer(spec) : null,
     },
     haproxy: {
       url: HAPROXY_URL,
@@ -128,7 +136,8 @@ export async function labStatus(dir: string): Promise<LabStatus> {
       pid: ps.slapd ?? null,
       healthy: ldapHealthy,
     },
-    mariadb: spec?.db === 'mariadb' ? { pid: ps.mariadb ?? null, socket: p.mariadbSock } : null,
+    mariadb:
+      spec?.db === 'mariadb' ? { pid: ps.mariadb ?? null, socket: keystoneView(p, spec).mariadbSock } : null,
     ldapDomain: state?.ldapDomain ?? null,
   }
 }

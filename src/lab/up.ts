@@ -3,11 +3,18 @@ import { IdtoolError } from '../errors.js'
 import { ExitCode } from '../exit-codes.js'
 import { makeDirs } from '../results/output-file.js'
 import type { LabSpec, LabUpResult } from '../results/types.js'
+import { keystoneView, labServer, placeKeystoneDir } from './apache.js'
 import { ensureLabAppCred } from './appcred.js'
 import { labAuthUrl, writeLabClouds } from './clouds.js'
 import { labDown } from './down.js'
 import { HAPROXY_URL, haproxyCfgCurrent, haproxyTlsOk, restartHaproxy } from './haproxy.js'
-import { aptInstall, BASE_REQUIREMENTS, MARIADB_REQUIREMENTS, missingPackages } from './install.js'
+import {
+  APACHE_REQUIREMENTS,
+  aptInstall,
+  BASE_REQUIREMENTS,
+  MARIADB_REQUIREMENTS,
+  missingPackages,
+} from './install.js'
 import {
   bootstrapKeystone,
   KEYSTONE_URL,
@@ -81,7 +88,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   await timed(run, 'slapd', () => upSlapd(run, prev, passwords))
   const dbPassword = spec.db === 'mariadb' ? await timed(run, 'mariadb', () => upMariadb(run)) : undefined
   const known = await timed(run, 'keystoneBootstrap', () => upKeystone(run, prev, passwords, dbPassword))
-  await timed(run, 'workers', () => startWorkers(p, spec.workers, log))
+  await timed(run, 'workers', () => startWorkers(p, spec, log))
   await timed(run, 'haproxy', () => restartHaproxy(p, spec.workers, log))
   const admin = labAdmin(passwords.admin)
   const ldapDomain = await timed(
@@ -105,7 +112,11 @@ async function timed<T>(run: UpRun, name: string, step: () => T | Promise<T>): P
 
 /** The Debian packages the spec needs: installed with --install, else refused naming them. */
 async function installPackages(run: UpRun, install: boolean): Promise<void> {
-  const reqs = run.spec.db === 'mariadb' ? [...BASE_REQUIREMENTS, ...MARIADB_REQUIREMENTS] : BASE_REQUIREMENTS
+  const reqs = [
+    ...BASE_REQUIREMENTS,
+    ...(run.spec.db === 'mariadb' ? MARIADB_REQUIREMENTS : []),
+    ...(labServer(run.spec) === 'apache' ? APACHE_REQUIREMENTS : []),
+  ]
   const missing = missingPackages(reqs)
   if (!missing.length) return
   if (!install) {
@@ -142,7 +153,7 @@ function dataCurrent(p: LabPaths, prev: LabState, spec: LabSpec): boolean {
 function keystoneConfCurrent(p: LabPaths, spec: LabSpec): boolean {
   try {
     const dbPassword = spec.db === 'mariadb' ? labSecret(p.dbPasswordFile) : undefined
-    return readFileSync(p.keystoneConf, 'utf8') === keystoneConf(p, spec, dbPassword)
+    return readFileSync(p.keystoneConf, 'utf8') === keystoneConf(keystoneView(p, spec), spec, dbPassword)
   } catch {
     return false
   }
@@ -198,16 +209,16 @@ async function restartWhatIsDown(run: UpRun, certsChanged: boolean): Promise<str
   }
   if (spec.db === 'mariadb' && st.mariadb?.pid == null) {
     log('mariadb: down: starting it')
-    await startMariadb(p)
+    await startMariadb(keystoneView(p, spec))
     restarted.push('mariadb')
   }
   const workers = st.keystone.workers.filter((w) => !w.healthy)
   for (const w of workers) {
     log(`keystone: worker ${w.name} ${w.pid ? 'not answering: restarting it' : 'down: starting it'}`)
     await stop(w.name, w.pid)
-    await startWorker(p, Number(w.name.slice(2)))
+    await startWorker(p, Number(w.name.slice(2)), spec)
   }
-  await Promise.all(workers.map((w) => waitForWorker(p, Number(w.name.slice(2)))))
+  await Promise.all(workers.map((w) => waitForWorker(p, Number(w.name.slice(2)), spec)))
   restarted.push(...workers.map((w) => w.name))
   // haproxy answers 503 while every worker is down: give its health checks (every 2 s) time to see them back
   const frontendsOk = async () => (await httpOk(`${HAPROXY_URL}/v3`)) && (await haproxyTlsOk(p))
@@ -240,8 +251,10 @@ async function upSlapd(run: UpRun, prev: LabState | undefined, passwords: Passwo
 async function upMariadb(run: UpRun): Promise<string> {
   const dbPassword = labSecret(run.p.dbPasswordFile)
   run.log('mariadb: starting (unix socket only)')
-  await startMariadb(run.p)
-  await createKeystoneDatabase(run.p, dbPassword)
+  // MariaDB's socket where Keystone's server can reach it (idtool-lab's directory under Apache as root)
+  const view = keystoneView(run.p, run.spec)
+  await startMariadb(view)
+  await createKeystoneDatabase(view, dbPassword)
   return dbPassword
 }
 
@@ -257,8 +270,10 @@ async function upKeystone(
 ): Promise<LdapDomain | undefined> {
   const { p, spec, log } = run
   const dbChanged = prev !== undefined && prev.spec.db !== spec.db
+  // Keystone's files where its server can read them (moved, not made again, when the server changed)
+  placeKeystoneDir(p, spec)
   const fresh = !keystoneBootstrapped(p, spec) || dbChanged
-  writeFileSecret(p.keystoneConf, keystoneConf(p, spec, dbPassword))
+  writeFileSecret(p.keystoneConf, keystoneConf(keystoneView(p, spec), spec, dbPassword))
   const ldapDomain = fresh ? undefined : prev?.ldapDomain
   if (fresh) {
     log(`keystone: db_sync, fernet keys, bootstrap (${spec.db})`)

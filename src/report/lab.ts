@@ -20,7 +20,7 @@ export function renderLabStatus(s: LabStatus): string {
     t.push(['mariadb', s.mariadb.socket, String(s.mariadb.pid ?? '-'), mark(s.mariadb.pid !== null)])
   const lines = [
     t.toString(),
-    `Keystone      ${s.keystone.url} (db ${s.keystone.db ?? '?'}, cache ${s.keystone.cache ? 'on' : 'off'})`,
+    `Keystone      ${s.keystone.url} (server ${s.keystone.server ?? '?'}, db ${s.keystone.db ?? '?'}, cache ${s.keystone.cache ? 'on' : 'off'})`,
     `LDAP          ${s.ldap.users ?? '?'} users under ${s.ldap.usersDn}, bind ${s.ldap.bindDn} (password in ${s.ldap.passwordFile})`,
     `LDAP domain   ${s.ldapDomain ? `${s.ldapDomain.name} (${s.ldapDomain.id})` : '-'}`,
     `clouds.yaml   ${s.cloudsYaml} (cloud ${s.cloud})`,

@@ -415,14 +415,21 @@ export interface LabSpec {
    * with a client certificate (5444). haproxy always serves all three; switching rewrites clouds.yaml only.
    */
   tls?: LabTlsMode
+  /**
+   * What serves each Keystone worker instance: uwsgi (the default; labs made before this field are uwsgi) or
+   * Apache httpd with mod_wsgi in daemon mode.
+   */
+  server?: LabServer
 }
+
+export type LabServer = 'uwsgi' | 'apache'
 
 export interface WorkerStatus {
   name: string
   url: string
-  /** uwsgi master PID (what `lab down` stops). */
+  /** uwsgi master or Apache parent PID (what `lab down` stops, with its children). */
   pid: number | null
-  /** The PID of the process serving requests (the one whose memory grows). */
+  /** The PID of the process serving requests (the one whose memory grows): uwsgi's worker, mod_wsgi's daemon. */
   workerPid: number | null
   healthy: boolean
 }
@@ -462,6 +469,8 @@ export interface LabStatus {
     workers: WorkerStatus[]
     db: string | null
     cache: boolean | null
+    /** uwsgi or apache; null without a lab */
+    server: LabServer | null
   }
   haproxy: { url: string; pid: number | null; healthy: boolean; statsUrl: string; calibrationUrl: string }
   ldap: {

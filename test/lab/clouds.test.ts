@@ -233,6 +233,7 @@ describe('lab status text', () => {
         workers: [{ name: 'ks1', url: 'http://127.0.0.1:5001', pid: 10, workerPid: 11, healthy: true }],
         db: 'sqlite',
         cache: true,
+        server: 'uwsgi',
       },
       haproxy: {
         url: 'http://127.0.0.1:5000',

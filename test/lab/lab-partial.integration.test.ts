@@ -4,7 +4,7 @@ import { labStatus } from '../../src/lab/status.js'
 import { labUp } from '../../src/lab/up.js'
 import type { LabUpResult } from '../../src/results/types.js'
 import { parseJson, runCli } from '../helpers/cli.js'
-import { LAB_DIR, LAB_ENV } from '../integration/lab-env.js'
+import { healthyLab, LAB_DIR, LAB_ENV } from '../integration/lab-env.js'
 
 // Issue 12 item 17: `lab up` restarted every component when one was down. On the shared lab: stop one Keystone
 // worker (ks2; haproxy keeps serving through ks1), run `lab up`, and check that only ks2 was started again.
@@ -12,12 +12,7 @@ import { LAB_DIR, LAB_ENV } from '../integration/lab-env.js'
 
 describe('lab up restarts only what is down', () => {
   it('one worker down: lab up starts that worker alone; haproxy, slapd and the other worker keep their PIDs', async () => {
-    // the lab is shared: wait (bounded) for other tests that restart parts of it to finish
-    let before = await labStatus(LAB_DIR)
-    for (let i = 0; i < 60 && !before.healthy; i++) {
-      await new Promise((r) => setTimeout(r, 500))
-      before = await labStatus(LAB_DIR)
-    }
+    const before = await healthyLab()
     expect(before.healthy, 'the shared lab must be up before this test').toBe(true)
     const ks2 = before.keystone.workers.find((w) => w.name === 'ks2')
     expect(ks2?.pid).toBeTruthy()

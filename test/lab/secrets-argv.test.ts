@@ -1,4 +1,13 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest'
@@ -27,6 +36,7 @@ const { createKeystoneDatabase } = await import('../../src/lab/mariadb.js')
 const { buildDirectory } = await import('../../src/lab/slapd.js')
 const { tightenPidFile } = await import('../../src/lab/proc.js')
 const { labPaths } = await import('../../src/lab/layout.js')
+const { apacheHome, LAB_USER_HOME, startApacheWorker } = await import('../../src/lab/apache.js')
 
 const dir = mkdtempSync(join(tmpdir(), 'idtool-lab-argv-'))
 const p = labPaths(dir)
@@ -86,12 +96,35 @@ describe('lab children get secrets through the environment, stdin or 0600 files,
     const conf = keystoneConf(p, { workers: 2, cache: true, db: 'mariadb', ldapUsers: 10 }, SECRETS.db)
     writeFileSecret(p.keystoneConf, conf)
     expect(statSync(p.keystoneConf).mode & 0o777).toBe(0o600)
-    await startWorker(p, 1)
+    await startWorker(p, 1, { workers: 2, cache: true, db: 'mariadb', ldapUsers: 10 })
     expect(calls).toHaveLength(1)
     const args = calls[0]!.args
     expect(args[args.indexOf('--umask') + 1]).toBe('022')
     expect(args.indexOf('--umask')).toBeLessThan(args.indexOf('--pidfile'))
     expect(secretsOnCommandLines()).toEqual([])
+  })
+
+  it('Apache workers: no secret in argv, a clean environment (no OS_* secret inherited), config 0600', async () => {
+    const spec = { workers: 2, cache: true, db: 'mariadb' as const, ldapUsers: 10, server: 'apache' as const }
+    writeFileSecret(p.keystoneConf, keystoneConf(p, spec, SECRETS.db))
+    const saved = process.env.OS_PASSWORD
+    process.env.OS_PASSWORD = SECRETS.admin
+    try {
+      await startApacheWorker(p, 2, spec, undefined)
+    } finally {
+      if (saved === undefined) delete process.env.OS_PASSWORD
+      else process.env.OS_PASSWORD = saved
+    }
+    expect(calls.map((c) => [c.file, ...c.args].join(' '))).toEqual([
+      `/usr/sbin/apache2 -f ${p.apacheConf(2)} -k start`,
+    ])
+    expect(secretsOnCommandLines()).toEqual([])
+    expect(Object.keys(calls[0]!.env ?? {}).sort()).toEqual(['LANG', 'OS_KEYSTONE_CONFIG_DIR', 'PATH'])
+    expect(statSync(p.apacheConf(2)).mode & 0o777).toBe(0o600)
+    // nothing made outside the lab directory (idtool-lab's directory is prepared by lab up, not here)
+    expect(existsSync(apacheHome(p.dir, { root: true, home: LAB_USER_HOME }))).toBe(false)
+    const conf = readFileSync(p.apacheConf(2), 'utf8')
+    for (const s of Object.values(SECRETS)) expect(conf).not.toContain(s)
   })
 })
 
