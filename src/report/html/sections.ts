@@ -17,8 +17,11 @@ import {
   backendsTable,
   benchLatencyRows,
   gateChecksTable,
+  leakConsistencyTable,
   leakLatencyTable,
   leakSubjectsTable,
+  leakWritesNote,
+  leakWritesTable,
   percentileCells,
   revokeBulkTable,
   revokeFailuresTable,
@@ -353,6 +356,12 @@ function leakSection(r: PageLeakCheckResult, chartId: ChartIds): string {
     ...r.subjects.map((s, i) => leakChart(s, i, r, chartId)),
     tbl(leakLatencyTable(r)),
   ]
+  const writes = leakWritesTable(r, '–')
+  const consistency = leakConsistencyTable(r, '–')
+  if (writes && consistency) {
+    parts.push(`<p class="meta">Writes while paging: ${escapeHtml(leakWritesNote(r) ?? '')}</p>`, tbl(writes))
+    parts.push(tbl(consistency))
+  }
   if (r.histograms?.page && r.histograms.search) {
     parts.push(
       figure(
