@@ -1,3 +1,4 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks'
 import { Attribute, Change, ResultCodeError } from 'ldapts'
 import { UsageError } from '../errors.js'
 import { type Clock, ConstantRateSchedule, systemClock } from '../load/pacer.js'
@@ -109,7 +110,7 @@ export function writeErrorKey(err: unknown, url: string): { key: string; reconne
 const replace = (values: string[]) =>
   new Change({ operation: 'replace', modification: new Attribute({ type: WRITE_ATTRIBUTE, values }) })
 
-/** The counts and latencies of one phase. */
+/** The counts and latencies of one phase, and how late idtool's own event loop ran meanwhile. */
 class PhaseTally {
   writes = 0
   ok = 0
@@ -117,6 +118,18 @@ class PhaseTally {
   readonly hist: LatencyHistogram = createHistogram()
   startMs = 0
   stopMs = 0
+  private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 })
+
+  start(ms: number): void {
+    this.startMs = ms
+    this.stopMs = ms
+    this.loop.enable()
+  }
+
+  stop(ms: number): void {
+    this.stopMs = ms
+    this.loop.disable()
+  }
 
   summary(): LeakWritePhase {
     const s = summarizeMs(this.hist)
@@ -128,9 +141,17 @@ class PhaseTally {
       durationMs: Math.round(durationMs),
       achievedRatePerSec: durationMs > 0 ? Math.round((this.ok * 1e4) / durationMs) / 10 : 0,
       latencyMs: { p50: s.p50, p90: s.p90, p99: s.p99, max: s.max },
+      eventLoopDelayMs: loopDelayMs(this.loop),
       histogram: encodeHistogram(this.hist),
     }
   }
+}
+
+/** The event-loop delay percentiles in ms (monitorEventLoopDelay samples every 10 ms, in ns). */
+function loopDelayMs(h: IntervalHistogram): { p50: number; p99: number; max: number } {
+  if (h.count === 0) return { p50: 0, p99: 0, max: 0 }
+  const ms = (ns: number) => Math.round(ns / 1e3) / 1e3
+  return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) }
 }
 
 /** N writer connections on one constant-rate schedule; see the module comment. */
@@ -141,8 +162,9 @@ export class DirectoryWriters implements WriteLoad {
   private readonly connect: (conn: LdapConnection) => Promise<WriterClient>
   private readonly base = new PhaseTally()
   private readonly during = new PhaseTally()
-  /** indexes of the entries written (restored at the end) */
-  private readonly touched = new Set<number>()
+  /** which entries were written (restored at the end): fixed size, so the writers' own state does not grow */
+  private readonly touched: Uint8Array
+  private touchedCount = 0
   private written = 0
   private duringStop?: AbortController
   private duringRun?: Promise<void>
@@ -156,6 +178,13 @@ export class DirectoryWriters implements WriteLoad {
     this.clock = opts.clock ?? systemClock
     this.connect = opts.connect ?? openLdap
     this.clients = Array.from({ length: Math.max(1, Math.floor(opts.writers)) }, () => undefined)
+    this.touched = new Uint8Array(opts.entries.length)
+  }
+
+  private touch(k: number): void {
+    if (this.touched[k]) return
+    this.touched[k] = 1
+    this.touchedCount++
   }
 
   /**
@@ -174,7 +203,7 @@ export class DirectoryWriters implements WriteLoad {
       for (let i = 0; i < w.clients.length; i++) w.clients[i] = await w.connect(opts.conn)
       const first = opts.entries[0] as DirectoryEntry
       await (w.clients[0] as WriterClient).modify(first.dn, replace(['idtool page-leak-check probe write']))
-      w.touched.add(0)
+      w.touch(0)
     } catch (err) {
       await w.finish()
       if (err instanceof ResultCodeError && err.code === 50) {
@@ -236,7 +265,7 @@ export class DirectoryWriters implements WriteLoad {
       baselinePlannedMs: this.baselineMs,
       baseline: this.base.summary(),
       during: this.during.summary(),
-      entriesWritten: this.touched.size,
+      entriesWritten: this.touchedCount,
       restored: this.restored,
       restoreErrors: this.restoreErrors,
     }
@@ -249,11 +278,8 @@ export class DirectoryWriters implements WriteLoad {
     onWrite?: (done: number, elapsedMs: number) => void,
   ): Promise<void> {
     const schedule = new ConstantRateSchedule(this.opts.ratePerSec, this.clock.now())
-    tally.startMs = schedule.startMs
-    tally.stopMs = schedule.startMs
-    const markStop = () => {
-      tally.stopMs = this.clock.now()
-    }
+    tally.start(schedule.startMs)
+    const markStop = () => tally.stop(this.clock.now())
     stop.addEventListener('abort', markStop, { once: true })
     if (stop.aborted) markStop()
     let next = 0
@@ -278,7 +304,7 @@ export class DirectoryWriters implements WriteLoad {
     const entry = this.opts.entries[k] as DirectoryEntry
     tally.writes++
     // counted before the answer: a write that times out may still have been applied
-    this.touched.add(k)
+    this.touch(k)
     try {
       const client = await this.clientOf(slot)
       await client.modify(entry.dn, replace([`idtool page-leak-check write ${this.written}`]))
@@ -316,7 +342,10 @@ export class DirectoryWriters implements WriteLoad {
 
   /** Put back the description of every entry written, over the writers' connections. */
   private async restore(): Promise<void> {
-    const queue = [...this.touched]
+    const queue: number[] = []
+    this.touched.forEach((t, k) => {
+      if (t) queue.push(k)
+    })
     const failed: string[] = []
     await Promise.all(
       this.clients.map(async (_, slot) => {

@@ -262,6 +262,10 @@ function leakWritePatterns(): Pattern<PageLeakCheckResult>[] {
     for (const k of ['writes', 'ok', 'achievedRatePerSec', 'durationMs'] as const)
       p.push({ path: `writes.${phase}.${k}`, get: (r) => num(r.writes?.[phase]?.[k]) })
     p.push({
+      path: `writes.${phase}.eventLoopDelay.p99`,
+      get: (r) => num(r.writes?.[phase]?.eventLoopDelayMs?.p99),
+    })
+    p.push({
       path: `writes.${phase}.errors`,
       get: (r) => {
         const e = r.writes?.[phase]?.errors

@@ -208,11 +208,23 @@ export function leakWritesTable(r: PageLeakCheckResult, missing: string): TableD
     fmtMs(p.latencyMs.p90),
     fmtMs(p.latencyMs.p99),
     fmtMs(p.latencyMs.max),
+    p.eventLoopDelayMs ? fmtMs(p.eventLoopDelayMs.p99) : missing,
   ]
   return {
-    head: ['writes', 'started', 'ok', 'errors', 'writes/s', 'p50', 'p90', 'p99', 'max'],
+    head: [
+      'writes',
+      'started',
+      'ok',
+      'errors',
+      'writes/s',
+      'p50',
+      'p90',
+      'p99',
+      'max',
+      'idtool loop delay p99',
+    ],
     rows: [row('baseline (alone)', w.baseline), row('during paging', w.during)],
-    numeric: [1, 2, 4, 5, 6, 7, 8],
+    numeric: [1, 2, 4, 5, 6, 7, 8, 9],
   }
 }
 

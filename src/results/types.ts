@@ -190,6 +190,11 @@ export interface LeakWritePhase {
   achievedRatePerSec: number
   /** from each write's intended time on the schedule to its answer (open model) */
   latencyMs: LatencyPercentilesMs
+  /**
+   * how late idtool's own event loop ran during the phase (sampled every 10 ms): writes wait behind the
+   * parsing of search pages in the same process, so a large value means the latency was spent in idtool
+   */
+  eventLoopDelayMs?: { p50: number; p99: number; max: number }
   /** the latency histogram, HdrHistogram base64 (µs) */
   histogram?: string
 }

@@ -84,6 +84,7 @@ describe('idtool ldap page-leak-check --writers on the lab', () => {
       expect(phase.latencyMs.max).toBeGreaterThanOrEqual(phase.latencyMs.p99)
       expect(phase.achievedRatePerSec).toBeGreaterThan(0)
       expect(phase.histogram).toBeTruthy()
+      expect(phase.eventLoopDelayMs!.p99).toBeGreaterThan(0)
     }
     expect(res.consistency).toEqual({
       expectedEntries: users,

@@ -91,6 +91,7 @@ describe('DirectoryWriters', () => {
       expect(phase.errors).toEqual({})
       expect(decodeHistogram(phase.histogram!).totalCount).toBe(phase.ok)
       expect(phase.latencyMs.max).toBeGreaterThanOrEqual(phase.latencyMs.p50)
+      expect(phase.eventLoopDelayMs!.max).toBeGreaterThanOrEqual(phase.eventLoopDelayMs!.p50)
     }
     expect(progress).toBe(r.baseline.writes)
     // the probe write, then the phases' writes, all replacing description on the entries in turn

@@ -105,7 +105,10 @@ const withWrites = (over: Partial<PageLeakCheckResult> = {}) =>
       bindDn: 'cn=admin,dc=example,dc=org',
       baselinePlannedMs: 3000,
       baseline: phase(150, 150, 5.28, 41.5),
-      during: phase(537, 535, 9.22, 122, { 'busy (51)': 2 }),
+      during: {
+        ...phase(537, 535, 9.22, 122, { 'busy (51)': 2 }),
+        eventLoopDelayMs: { p50: 10, p99: 31.2, max: 40 },
+      },
       entriesWritten: 687,
       restored: 687,
       restoreErrors: 0,
@@ -164,7 +167,10 @@ describe('the writes and paging consistency (--writers)', () => {
     expect(md).toMatch(/Writes while paging: 2 writers, 50 writes\/s scheduled/)
     expect(md).toContain('| writes | started | ok | errors | writes/s | p50 | p90 | p99 | max |')
     expect(md).toContain('| baseline (alone) | 150 | 150 | none | 50.0 | 5.28 | 40.5 | 41.5 | 46.5 |')
-    expect(md).toContain('| during paging | 537 | 535 | busy (51): 2 | 178.3 | 9.22 | 121 | 122 | 127 |')
+    expect(md).toContain(
+      '| during paging | 537 | 535 | busy (51): 2 | 178.3 | 9.22 | 121 | 122 | 127 | 31.2 |',
+    )
+    expect(md).toContain('| baseline (alone) | 150 | 150 | none | 50.0 | 5.28 | 40.5 | 41.5 | 46.5 | - |')
     expect(md).toMatch(/Paging consistency: every search returned every entry exactly once/)
   })
 
@@ -182,6 +188,7 @@ describe('the writes and paging consistency (--writers)', () => {
     expect(value('writes.during.errors', r)).toBe(2)
     expect(value('writes.during.ok', r)).toBe(535)
     expect(value('writes.restoreErrors', r)).toBe(0)
+    expect(value('writes.during.eventLoopDelay.p99', r)).toBe(31.2)
     expect(value('paging.missing', r)).toBe(0)
     expect(value('paging.inconsistent', r)).toBe(0)
     expect(value('writes.during.p99', result())).toBeNull()
