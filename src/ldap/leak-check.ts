@@ -2,7 +2,13 @@ import { UsageError } from '../errors.js'
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js'
 import { procAvailable } from '../load/memory.js'
 import { formatBytes, parseBytes } from '../metrics/units.js'
-import { type LeakCheckRun, type LeakProgress, type LeakTarget, runPageLeakCheck } from './page-leak-check.js'
+import {
+  type LeakCheckRun,
+  type LeakProgress,
+  type LeakTarget,
+  runPageLeakCheck,
+  type WriteLoad,
+} from './page-leak-check.js'
 import { directTarget } from './paged-search.js'
 import {
   checkTargetMode,
@@ -13,7 +19,7 @@ import {
   resolveWriterConnection,
   type TargetCallbacks,
 } from './targets.js'
-import { DirectoryWriters, snapshotEntries, WRITE_DEFAULTS } from './writers.js'
+import { openWriteLoad, snapshotEntries, WRITE_DEFAULTS } from './writers.js'
 
 /**
  * `idtool ldap page-leak-check` as one library call: check the inputs, resolve the target, run the engine
@@ -152,7 +158,7 @@ async function prepareWrites(
   opts: PageLeakCheckOptions,
   writers: number,
   io: PageLeakCheckCallbacks,
-): Promise<{ target: LeakTarget; writes: DirectoryWriters }> {
+): Promise<{ target: LeakTarget; writes: WriteLoad }> {
   const parts = resolveDirectParts(opts, io)
   const writerConn = resolveWriterConnection(
     parts,
@@ -162,7 +168,7 @@ async function prepareWrites(
   const entries = await snapshotEntries(parts.conn, parts.spec)
   const expected = new Set(entries.map((e) => e.dn.toLowerCase()))
   const target = directTarget(parts.conn, { ...parts.spec, expected })
-  const writes = await DirectoryWriters.open({
+  const writes = await openWriteLoad({
     conn: writerConn,
     entries,
     writers,

@@ -221,7 +221,7 @@ export function leakWritesTable(r: PageLeakCheckResult, missing: string): TableD
       'p90',
       'p99',
       'max',
-      'idtool loop delay p99',
+      'writer loop delay p99',
     ],
     rows: [row('baseline (alone)', w.baseline), row('during paging', w.during)],
     numeric: [1, 2, 4, 5, 6, 7, 8, 9],

@@ -191,8 +191,8 @@ export interface LeakWritePhase {
   /** from each write's intended time on the schedule to its answer (open model) */
   latencyMs: LatencyPercentilesMs
   /**
-   * how late idtool's own event loop ran during the phase (sampled every 10 ms): writes wait behind the
-   * parsing of search pages in the same process, so a large value means the latency was spent in idtool
+   * how late the writers' event loop ran during the phase (sampled every 10 ms): a large value means part of
+   * the latency was spent in idtool, not in the server (the writers have a thread of their own in the CLI)
    */
   eventLoopDelayMs?: { p50: number; p99: number; max: number }
   /** the latency histogram, HdrHistogram base64 (µs) */
