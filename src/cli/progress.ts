@@ -14,6 +14,8 @@ export function leakProgressLine(p: import('../ldap/page-leak-check.js').LeakPro
   const what = p.mode === 'keystone' ? 'listings' : 'searches'
   if (p.phase === 'probe') return `probe ${p.mode === 'keystone' ? 'listing' : 'search'}...`
   if (p.phase === 'warmup') return `warm-up ${p.done}/${p.total} ${what}`
+  if (p.phase === 'write-baseline')
+    return `baseline writes ${p.done} (${formatMs(p.elapsedMs)} of ${formatMs(p.durationMs ?? 0)}), ${p.errors} errors`
   const of = p.total !== undefined ? `/${p.total}` : ''
   const time =
     p.durationMs !== undefined

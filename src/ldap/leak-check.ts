@@ -2,14 +2,24 @@ import { UsageError } from '../errors.js'
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js'
 import { procAvailable } from '../load/memory.js'
 import { formatBytes, parseBytes } from '../metrics/units.js'
-import { type LeakCheckRun, type LeakProgress, runPageLeakCheck } from './page-leak-check.js'
+import {
+  type LeakCheckRun,
+  type LeakProgress,
+  type LeakTarget,
+  runPageLeakCheck,
+  type WriteLoad,
+} from './page-leak-check.js'
+import { directTarget } from './paged-search.js'
 import {
   checkTargetMode,
   DEFAULT_PAGE_SIZE,
   type LeakTargetOptions,
+  resolveDirectParts,
   resolveLeakTarget,
+  resolveWriterConnection,
   type TargetCallbacks,
 } from './targets.js'
+import { openWriteLoad, snapshotEntries, WRITE_DEFAULTS } from './writers.js'
 
 /**
  * `idtool ldap page-leak-check` as one library call: check the inputs, resolve the target, run the engine
@@ -33,7 +43,21 @@ export interface PageLeakCheckOptions extends LeakTargetOptions {
   /** e.g. 1KiB */
   leakThreshold: string
   pids: readonly number[]
+  /** connections writing the directory alongside the searches (0 or absent: none) */
+  writers?: number
+  /** writes per second across the writers (default 50) */
+  writeRate?: number
+  /** the baseline phase of writes alone, ms (default 5 s) */
+  writeBaselineMs?: number
+  /** who writes (default: the lab's root DN on the lab, else the searches' bind) */
+  writeBindDn?: string
+  writePasswordFile?: string
 }
+
+/** The most writer connections. */
+export const MAX_WRITERS = 64
+/** The highest --write-rate, writes per second. */
+export const MAX_WRITE_RATE = 10_000
 
 export interface PageLeakCheckCallbacks extends TargetCallbacks {
   /** Called once the options are valid, before any connection or file is read (the command checks its output paths here). */
@@ -56,12 +80,103 @@ function checkOptions(opts: PageLeakCheckOptions): number {
     throw new UsageError(`--leak-threshold: ${(err as Error).message}`)
   }
   if (threshold <= 0) throw new UsageError('--leak-threshold must be above 0')
+  checkWriteOptions(opts)
   if (opts.pids.length && !procAvailable()) {
     throw new UsageError('--pid needs Linux /proc (to read /proc/PID/status)', {
       hint: 'run on Linux, or drop --pid.',
     })
   }
   return threshold
+}
+
+/** --write-rate as given: writes per second, a number above 0 (checked by {@link checkWriteOptions}). */
+export function parseWriteRate(text: string): number {
+  const rate = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN
+  if (Number.isNaN(rate)) {
+    throw new UsageError(`--write-rate ${text}: expected writes per second, a number such as 50 or 12.5`, {
+      hint: 'the rate is across all writers, e.g. --writers 2 --write-rate 100.',
+    })
+  }
+  return rate
+}
+
+/** --writers and the options that go with it: ranges, and nothing write-related without writers. */
+export function checkWriteOptions(
+  opts: Pick<
+    PageLeakCheckOptions,
+    'writers' | 'writeRate' | 'writeBaselineMs' | 'writeBindDn' | 'writePasswordFile' | 'keystone'
+  >,
+): void {
+  const writers = opts.writers ?? 0
+  if (!Number.isInteger(writers) || writers < 0 || writers > MAX_WRITERS) {
+    throw new UsageError(`--writers ${writers}: expected a whole number from 0 to ${MAX_WRITERS}`, {
+      hint: 'e.g. --writers 2 (0, the default, writes nothing).',
+    })
+  }
+  if (opts.writeRate !== undefined && !(opts.writeRate > 0 && opts.writeRate <= MAX_WRITE_RATE)) {
+    throw new UsageError(
+      `--write-rate ${opts.writeRate}: expected writes per second above 0, at most ${MAX_WRITE_RATE}`,
+      {
+        hint: `e.g. --write-rate 50 (the default with --writers, across all writers).`,
+      },
+    )
+  }
+  if (opts.writeBaselineMs !== undefined && !(opts.writeBaselineMs >= 1000)) {
+    throw new UsageError('--write-baseline must be at least 1s', {
+      hint: 'the baseline needs enough writes for its percentiles, e.g. --write-baseline 5s.',
+    })
+  }
+  if (writers === 0) {
+    const given = (
+      [
+        ['write-rate', opts.writeRate],
+        ['write-baseline', opts.writeBaselineMs],
+        ['write-bind-dn', opts.writeBindDn],
+        ['write-password-file', opts.writePasswordFile],
+      ] as const
+    ).filter(([, v]) => v !== undefined)
+    if (given.length) {
+      throw new UsageError(
+        `--${given.map(([f]) => f).join(', --')} ${given.length > 1 ? 'need' : 'needs'} --writers N`,
+        {
+          hint: 'add --writers 2 (for example) to write the directory while paging.',
+        },
+      )
+    }
+  } else if (opts.keystone) {
+    throw new UsageError('--writers applies to direct LDAP searches, not to --keystone', {
+      hint: 'drop --keystone to write the directory while paging it directly.',
+    })
+  }
+}
+
+/**
+ * With --writers: the entries as a plain search sees them (the expected set of every paged search, the
+ * values to restore), the direct target compared against them, and the writers, open and checked.
+ */
+async function prepareWrites(
+  opts: PageLeakCheckOptions,
+  writers: number,
+  io: PageLeakCheckCallbacks,
+): Promise<{ target: LeakTarget; writes: WriteLoad }> {
+  const parts = resolveDirectParts(opts, io)
+  const writerConn = resolveWriterConnection(
+    parts,
+    { bindDn: opts.writeBindDn, passwordFile: opts.writePasswordFile },
+    io,
+  )
+  const entries = await snapshotEntries(parts.conn, parts.spec)
+  const expected = new Set(entries.map((e) => e.dn.toLowerCase()))
+  const target = directTarget(parts.conn, { ...parts.spec, expected })
+  const writes = await openWriteLoad({
+    conn: writerConn,
+    entries,
+    writers,
+    ratePerSec: opts.writeRate ?? WRITE_DEFAULTS.ratePerSec,
+    baselineMs: opts.writeBaselineMs ?? WRITE_DEFAULTS.baselineMs,
+    onWarn: io.warn,
+  })
+  return { target, writes }
 }
 
 /** Check the options, resolve the target and run the check. */
@@ -71,13 +186,16 @@ export async function pageLeakCheck(
 ): Promise<LeakCheckRun> {
   const threshold = checkOptions(opts)
   io.beforeConnect?.()
-  const target = await resolveLeakTarget(opts, io)
+  const writers = opts.writers ?? 0
+  const prepared = writers > 0 ? await prepareWrites(opts, writers, io) : undefined
+  const target = prepared?.target ?? (await resolveLeakTarget(opts, io))
   if (opts.keystone && opts.pids.length === 0) {
     io.warn?.(
       "no --pid: only idtool's own heap is watched; for the lab, `idtool lab status --json` lists keystone.workers[].workerPid",
     )
   }
   return runPageLeakCheck({
+    writes: prepared?.writes,
     target,
     iterations:
       opts.durationMs === undefined ? (opts.iterations ?? LEAK_CHECK_DEFAULTS.iterations) : undefined,
@@ -90,7 +208,7 @@ export async function pageLeakCheck(
     signal: io.interruptSignal?.(),
     onProgress: io.onProgress,
     onWarn: io.warn,
-  })
+  }).finally(() => prepared?.writes.finish())
 }
 
 const who = (s: { name: string; pid: number | null }) => `${s.name}${s.pid ? ` pid ${s.pid}` : ''}`

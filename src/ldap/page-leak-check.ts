@@ -9,7 +9,7 @@ import {
   summarizeMs,
 } from '../metrics/histogram.js'
 import { judgeMemory } from '../metrics/memory-verdict.js'
-import type { PageLeakCheckResult } from '../results/types.js'
+import type { LeakConsistency, LeakWrites, PageLeakCheckResult } from '../results/types.js'
 
 /**
  * The page-leak-check engine: runs one "iteration" (a full paged LDAP search, or one Keystone user
@@ -32,6 +32,29 @@ export interface IterationOutcome {
   searchMs: number
   /** entries whose DN (or id) was already seen in the same search */
   duplicates: number
+  /** expected DNs the search did not return (only when the target knows the expected set) */
+  missing?: number
+  /** DNs returned that are not in the expected set (only when the target knows it) */
+  unexpected?: number
+}
+
+/**
+ * Writes to the directory alongside the searches (--writers): a baseline phase of writes alone before the
+ * measured searches, then writes during them. The engine only drives the phases; ldap/writers.ts writes.
+ */
+export interface WriteLoad {
+  /** Write alone for the baseline phase; resolves when it is over or `signal` aborts. */
+  baseline(signal?: AbortSignal, onWrite?: (done: number, elapsedMs: number) => void): Promise<void>
+  /** Start writing alongside the measured searches. */
+  startDuring(): void
+  /** Stop writing, waiting for the writes in flight. */
+  stopDuring(): Promise<void>
+  /** Put the directory back as it was and close the connections (always called, once). */
+  finish(): Promise<void>
+  /** The figures (after finish). */
+  result(): LeakWrites
+  /** planned length of the baseline phase, ms */
+  readonly baselineMs: number
 }
 
 /** One connection (or session) that runs iterations one at a time. */
@@ -46,6 +69,8 @@ export interface LeakTarget {
   /** shown in the result: URL + base, or Keystone URL + domain */
   description: string
   pageSize: number
+  /** the size of the set of DNs every search is compared with, when the target has one */
+  expectedEntries?: number
   /** Open a worker (connect and bind, or authenticate). Throws IterationError or IdtoolError. */
   open(): Promise<LeakWorker>
   close?(): Promise<void>
@@ -91,7 +116,7 @@ export class IterationError extends Error {
 
 /** The one progress event of this engine (formatted for the terminal by cli/progress.ts). */
 export interface LeakProgress {
-  phase: 'probe' | 'warmup' | 'measure'
+  phase: 'probe' | 'warmup' | 'write-baseline' | 'measure'
   mode: LeakTarget['mode']
   done: number
   /** planned iterations of this phase (undefined with a duration) */
@@ -116,6 +141,8 @@ export interface LeakCheckOptions {
   sampleEvery?: number
   leakThresholdBytesPerIteration: number
   pids: readonly number[]
+  /** writes alongside the measured searches, after a baseline of writes alone (--writers) */
+  writes?: WriteLoad
   signal?: AbortSignal
   /** stop after this many failures in a row (default 10) */
   maxConsecutiveFailures?: number
@@ -208,6 +235,8 @@ class Tally {
   lastSearchMs?: number
   readonly pageHist: LatencyHistogram = createHistogram()
   readonly searchHist: LatencyHistogram = createHistogram()
+  /** paging consistency of the measured searches, when the target compares against an expected set */
+  consistency?: Omit<LeakConsistency, 'expectedEntries'>
 
   countError(kind: string, inWindow = true): void {
     this.errors[kind] = (this.errors[kind] ?? 0) + 1
@@ -222,6 +251,19 @@ class Tally {
     this.lastSearchMs = out.searchMs
     recordMs(this.searchHist, out.searchMs)
     for (const ms of out.pageMs) recordMs(this.pageHist, ms)
+  }
+
+  /** Count one measured search's consistency (a search without an expected set is not counted). */
+  check(out: IterationOutcome): void {
+    if (out.missing === undefined) return
+    this.consistency ??= { searches: 0, consistent: 0, missing: 0, duplicates: 0, unexpected: 0 }
+    const c = this.consistency
+    const unexpected = out.unexpected ?? 0
+    c.searches++
+    c.missing += out.missing
+    c.duplicates += out.duplicates
+    c.unexpected += unexpected
+    if (out.missing === 0 && out.duplicates === 0 && unexpected === 0) c.consistent++
   }
 
   /** Whether no error happened since the last call (and start a new window). */
@@ -243,6 +285,8 @@ class Workers {
   readonly slots: Array<LeakWorker | undefined>
   stopReason?: string
   expectedEntries: number | null = null
+  /** count the consistency of every completed search (the measured phase) */
+  checking = false
   private consecutiveFailures = 0
   private lastWarned = ''
 
@@ -288,6 +332,7 @@ class Workers {
         this.slots[slot] = worker
       }
       const out = await worker.iterate()
+      if (this.checking) this.tally.check(out)
       const wrong = this.wrongOutcome(out)
       if (wrong) {
         this.tally.countError(wrong.kind)
@@ -322,6 +367,15 @@ class Workers {
   private wrongOutcome(out: IterationOutcome): IterationError | undefined {
     if (out.duplicates > 0) {
       return new IterationError('duplicate-dn', `a search returned ${out.duplicates} duplicate entries`)
+    }
+    if (out.missing) {
+      return new IterationError(
+        'missing-dn',
+        `a search did not return ${out.missing} of the expected entries`,
+      )
+    }
+    if (out.unexpected) {
+      return new IterationError('unexpected-dn', `a search returned ${out.unexpected} entries not expected`)
     }
     if (this.expectedEntries !== null && out.entries !== this.expectedEntries) {
       return new IterationError(
@@ -426,6 +480,8 @@ async function measure(
   tally.windowErrors = 0
   watch.settle()
   sample(0)
+  workers.checking = true
+  opts.writes?.startDuring()
   const measureStart = now()
   let started = 0
   let completed = 0
@@ -460,6 +516,8 @@ async function measure(
     }),
   )
   const durationMs = now() - measureStart
+  workers.checking = false
+  await opts.writes?.stopDuring()
   if (completed % sampleEvery !== 0 && completed > 0) sample(completed)
   return { durationMs, sampleEvery }
 }
@@ -470,13 +528,27 @@ function buildResult(
   opts: LeakCheckOptions,
   tally: Tally,
   watch: MemoryWatch,
-  run: { expectedEntries: number | null; durationMs: number; interrupted: boolean },
+  run: {
+    expectedEntries: number | null
+    durationMs: number
+    interrupted: boolean
+    writes?: LeakWrites
+    /** the size of the expected set the searches were compared with */
+    expectedSet?: number
+  },
 ): PageLeakCheckResult {
   const memory = judgeMemory(watch.series(), opts.leakThresholdBytesPerIteration)
   const page = summarizeMs(tally.pageHist)
   const search = summarizeMs(tally.searchHist)
+  const consistency: LeakConsistency | undefined =
+    run.expectedSet === undefined
+      ? undefined
+      : {
+          expectedEntries: run.expectedSet,
+          ...(tally.consistency ?? { searches: 0, consistent: 0, missing: 0, duplicates: 0, unexpected: 0 }),
+        }
   return {
-    version: 1,
+    version: 2,
     kind: 'ldap.page-leak-check',
     mode: opts.target.mode,
     target: opts.target.description,
@@ -495,8 +567,25 @@ function buildResult(
     },
     histograms: { page: encodeHistogram(tally.pageHist), search: encodeHistogram(tally.searchHist) },
     errors: tally.errors,
+    ...(run.writes ? { writes: run.writes } : {}),
+    ...(consistency ? { consistency } : {}),
     interrupted: run.interrupted,
   }
+}
+
+/** The baseline phase of --writers: writes alone, after the warm-up and before the measured searches. */
+async function writeBaseline({ opts, tally }: Phase, writes: WriteLoad): Promise<void> {
+  await writes.baseline(opts.signal, (done, elapsedMs) =>
+    opts.onProgress?.({
+      phase: 'write-baseline',
+      mode: opts.target.mode,
+      done,
+      elapsedMs,
+      durationMs: writes.baselineMs,
+      errors: tally.errorsTotal,
+      sampleEvery: 0,
+    }),
+  )
 }
 
 /** Run the check. Throws (before measuring) when the target or a PID is unusable. */
@@ -529,15 +618,19 @@ export async function runPageLeakCheck(opts: LeakCheckOptions): Promise<LeakChec
       probeMs: probe.searchMs,
       concurrency: workers.slots.length,
     })
+    if (opts.writes && !phase.aborted()) await writeBaseline(phase, opts.writes)
     measured = await measure(phase, watch, sampleEvery, warn)
   } finally {
     await workers.closeAll()
     await opts.target.close?.().catch(() => {})
+    await opts.writes?.finish()
   }
   const result = buildResult(opts, tally, watch, {
     expectedEntries: workers.expectedEntries,
     durationMs: measured.durationMs,
     interrupted: phase.aborted(),
+    writes: opts.writes?.result(),
+    expectedSet: opts.target.expectedEntries,
   })
   return {
     result,

@@ -31,6 +31,11 @@ export interface PagedSearchSpec {
   /** [] means all user attributes; ['1.1'] means none (DNs only) */
   attributes: string[]
   pageSize: number
+  /**
+   * the DNs (lower case) every search must return exactly once: when given, each search counts the ones it
+   * missed and the ones it returned that are not in the set
+   */
+  expected?: ReadonlySet<string>
 }
 
 const LDAP_RESULT_NAMES: Record<number, string> = {
@@ -51,6 +56,11 @@ const LDAP_RESULT_NAMES: Record<number, string> = {
   52: 'unavailable',
   53: 'unwillingToPerform',
   80: 'other',
+}
+
+/** The name of an LDAP result code, e.g. 51 -> busy (undefined for codes not listed). */
+export function ldapResultName(code: number): string | undefined {
+  return LDAP_RESULT_NAMES[code]
 }
 
 /** Check a filter string with ldapts' own parser; returns the parse error message, if any. */
@@ -279,7 +289,19 @@ export async function pagedSearch(
     if (err instanceof ResultCodeError && err.code === 4) throw sizeLimitError(entries, ctx.bindDn, err)
     throw classifyLdapError(err, { ...ctx, base: spec.base })
   }
-  return { entries, pages: pageMs.length, pageMs, searchMs: now() - start, duplicates }
+  const searchMs = now() - start
+  const out: IterationOutcome = { entries, pages: pageMs.length, pageMs, searchMs, duplicates }
+  return spec.expected ? { ...out, ...compareWithExpected(seen, spec.expected) } : out
+}
+
+/** How a search's distinct DNs differ from the expected set: expected ones not seen, seen ones not expected. */
+export function compareWithExpected(
+  seen: ReadonlySet<string>,
+  expected: ReadonlySet<string>,
+): { missing: number; unexpected: number } {
+  let found = 0
+  for (const dn of seen) if (expected.has(dn)) found++
+  return { missing: expected.size - found, unexpected: seen.size - found }
 }
 
 /** The direct target: each worker is one bound connection running paged searches. */
@@ -289,6 +311,7 @@ export function directTarget(conn: LdapConnection, spec: PagedSearchSpec): LeakT
     mode: 'direct',
     description: `${conn.url} ${spec.base} ${spec.filter} (scope ${spec.scope})`,
     pageSize: spec.pageSize,
+    ...(spec.expected ? { expectedEntries: spec.expected.size } : {}),
     async open(): Promise<LeakWorker> {
       const client = await openLdap(conn)
       return {

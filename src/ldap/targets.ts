@@ -2,12 +2,25 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { OsFlagInputs } from '../config/auth.js'
 import { UsageError } from '../errors.js'
-import { defaultLabDir, LAB_BIND_DN, LAB_LDAP_DOMAIN, LAB_USERS_DN, labPaths } from '../lab/layout.js'
+import {
+  defaultLabDir,
+  LAB_BIND_DN,
+  LAB_LDAP_DOMAIN,
+  LAB_ROOT_DN,
+  LAB_USERS_DN,
+  labPaths,
+} from '../lab/layout.js'
 import { LDAP_URL } from '../lab/slapd.js'
 import { isLabTarget, labIsSetUp, resolveAuthOrLab } from '../lab/target.js'
 import { keystoneTarget, pageSizeFromDomainConfig } from './keystone-target.js'
 import type { LeakTarget } from './page-leak-check.js'
-import { directTarget, filterProblem, type SearchScope } from './paged-search.js'
+import {
+  directTarget,
+  filterProblem,
+  type LdapConnection,
+  type PagedSearchSpec,
+  type SearchScope,
+} from './paged-search.js'
 
 /**
  * The targets of page-leak-check and their resolution from plain options: direct LDAP (URL, bind DN,
@@ -174,6 +187,20 @@ function directBind(
 
 /** The direct target: a Simple Paged Results search of --base, checked before any connection. */
 export function resolveDirectTarget(opts: LeakTargetOptions, io: TargetCallbacks = {}): LeakTarget {
+  const parts = resolveDirectParts(opts, io)
+  return directTarget(parts.conn, parts.spec)
+}
+
+/** What a direct target is made of: the connection (who binds), the search, and whether it is the lab's slapd. */
+export interface DirectParts {
+  conn: LdapConnection
+  spec: PagedSearchSpec
+  isLab: boolean
+  lab: ReturnType<typeof labPaths>
+}
+
+/** Resolve the direct target's connection and search from the options, checked before any connection. */
+export function resolveDirectParts(opts: LeakTargetOptions, io: TargetCallbacks = {}): DirectParts {
   const d = opts.direct
   const lab = labPaths(defaultLabDir(opts.env))
   const url = directUrl(d.url, lab.dir)
@@ -199,8 +226,8 @@ export function resolveDirectTarget(opts: LeakTargetOptions, io: TargetCallbacks
     .split(',')
     .map((a) => a.trim())
     .filter(Boolean)
-  return directTarget(
-    {
+  return {
+    conn: {
       url: url.given,
       bindDn,
       password,
@@ -209,8 +236,54 @@ export function resolveDirectTarget(opts: LeakTargetOptions, io: TargetCallbacks
       timeoutMs: opts.timeoutMs,
       connectTimeoutMs: Math.min(opts.timeoutMs, 10_000),
     },
-    { base, filter: d.filter, scope: d.scope, attributes, pageSize: opts.pageSize ?? DEFAULT_PAGE_SIZE },
-  )
+    spec: {
+      base,
+      filter: d.filter,
+      scope: d.scope,
+      attributes,
+      pageSize: opts.pageSize ?? DEFAULT_PAGE_SIZE,
+    },
+    isLab,
+    lab,
+  }
+}
+
+/**
+ * Who writes (--writers): --write-bind-dn with --write-password-file, else on the lab its root DN (the lab's
+ * ACLs let the service account read only) with the password from the lab's secrets directory, else the
+ * searches' own bind.
+ */
+export function resolveWriterConnection(
+  parts: DirectParts,
+  write: { bindDn?: string; passwordFile?: string },
+  io: TargetCallbacks = {},
+): LdapConnection {
+  if (write.passwordFile && !write.bindDn) {
+    throw new UsageError('--write-password-file needs --write-bind-dn', { hint: 'add --write-bind-dn DN.' })
+  }
+  if (write.bindDn) {
+    if (!write.passwordFile) {
+      throw new UsageError(`no password for --write-bind-dn ${write.bindDn}`, {
+        hint: 'pass --write-password-file FILE; idtool never takes a password as a flag value.',
+      })
+    }
+    return {
+      ...parts.conn,
+      bindDn: write.bindDn,
+      password: readSecretFile(write.passwordFile, '--write-password-file'),
+    }
+  }
+  if (parts.isLab && existsSync(parts.lab.ldapRootPasswordFile)) {
+    io.info?.(
+      `Writing as the lab's LDAP root DN ${LAB_ROOT_DN} (password from ${parts.lab.ldapRootPasswordFile}).`,
+    )
+    return {
+      ...parts.conn,
+      bindDn: LAB_ROOT_DN,
+      password: readSecretFile(parts.lab.ldapRootPasswordFile, 'the lab root password file'),
+    }
+  }
+  return parts.conn
 }
 
 /**

@@ -295,6 +295,37 @@ function leakPatterns(): Pattern<PageLeakCheckResult>[] {
   ]
   for (const [name, f] of fields) p.push({ path: `subjects.{}.${name}`, keys: subjectKeys, get: subj(f) })
   p.push({ path: 'subjects', get: (r) => (r.subjects ?? []).length })
+  p.push(...leakWritePatterns())
+  return p
+}
+
+/** The writes (--writers) per phase, and paging consistency; null in results without writes. */
+function leakWritePatterns(): Pattern<PageLeakCheckResult>[] {
+  const p: Pattern<PageLeakCheckResult>[] = []
+  for (const phase of ['baseline', 'during'] as const) {
+    for (const q of PAGE_PCTS)
+      p.push({ path: `writes.${phase}.${q}`, get: (r) => num(r.writes?.[phase]?.latencyMs?.[q]) })
+    for (const k of ['writes', 'ok', 'achievedRatePerSec', 'durationMs'] as const)
+      p.push({ path: `writes.${phase}.${k}`, get: (r) => num(r.writes?.[phase]?.[k]) })
+    p.push({
+      path: `writes.${phase}.eventLoopDelay.p99`,
+      get: (r) => num(r.writes?.[phase]?.eventLoopDelayMs?.p99),
+    })
+    p.push({
+      path: `writes.${phase}.errors`,
+      get: (r) => {
+        const e = r.writes?.[phase]?.errors
+        return e ? Object.values(e).reduce((a, b) => a + b, 0) : null
+      },
+    })
+  }
+  p.push({ path: 'writes.restoreErrors', get: (r) => num(r.writes?.restoreErrors) })
+  for (const k of ['searches', 'consistent', 'missing', 'duplicates', 'unexpected'] as const)
+    p.push({ path: `paging.${k}`, get: (r) => num(r.consistency?.[k]) })
+  p.push({
+    path: 'paging.inconsistent',
+    get: (r) => (r.consistency ? r.consistency.searches - r.consistency.consistent : null),
+  })
   return p
 }
 

@@ -1,8 +1,35 @@
 import Table from 'cli-table3'
 import type { LeakSubject, PageLeakCheckResult } from '../results/types.js'
 import { bytes as formatBytes, msCell as ms } from './format.js'
+import { leakConsistencyTable, leakWritesNote, leakWritesTable, type TableData } from './table-data.js'
 
 const signed = (b: number) => (b > 0 ? `+${formatBytes(b)}` : formatBytes(b))
+
+/** A shared table as a terminal table. */
+function textTable(t: TableData): string {
+  const table = new Table({
+    head: t.head,
+    style: { head: [], border: [] },
+    colAligns: t.head.map((_, i) => (t.numeric.includes(i) ? 'right' : 'left')),
+  })
+  for (const row of t.rows) table.push(row.map((c) => String(c ?? '-')))
+  return table.toString()
+}
+
+/** The writes and the paging consistency of a run with --writers (no lines without). */
+function writesLines(r: PageLeakCheckResult): string[] {
+  const writes = leakWritesTable(r, '-')
+  const consistency = leakConsistencyTable(r, '-')
+  const c = r.consistency
+  if (!writes || !consistency || !c) return []
+  const ok = c.consistent === c.searches
+  return [
+    `writes     ${leakWritesNote(r)}`,
+    textTable(writes),
+    `paging     ${ok ? 'consistent: every search returned every entry exactly once' : `INCONSISTENT: ${c.searches - c.consistent} of ${c.searches} searches were off`}`,
+    textTable(consistency),
+  ]
+}
 
 function subjectLabel(s: LeakSubject): string {
   return s.pid === null ? `${s.name} (own heap)` : `${s.name} pid ${s.pid}`
@@ -50,6 +77,7 @@ export function renderLeakTable(r: PageLeakCheckResult): string {
   if (r.pages === 0 && r.mode === 'keystone')
     lines.push('  (Keystone pages through LDAP itself: pages are not visible here)')
 
+  lines.push(...writesLines(r))
   const errs = Object.entries(r.errors)
   lines.push(errs.length ? `errors     ${errs.map(([k, v]) => `${k}=${v}`).join(', ')}` : 'errors     none')
   lines.push(`verdict    ${r.verdict.toUpperCase()}`)

@@ -15,8 +15,11 @@ import {
   benchLatencyRows,
   failuresCell,
   gateChecksTable,
+  leakConsistencyTable,
   leakLatencyTable,
   leakSubjectsTable,
+  leakWritesNote,
+  leakWritesTable,
   percentileCells,
   RESULT_TITLES,
   revokeBulkTable,
@@ -124,6 +127,24 @@ function benchSweep(r: BenchSweepResult): string[] {
   ]
 }
 
+/** The writes and the paging consistency of a run with --writers (nothing without). */
+function leakWritesMd(r: PageLeakCheckResult): string[] {
+  const writes = leakWritesTable(r, '-')
+  const consistency = leakConsistencyTable(r, '-')
+  if (!writes || !consistency) return []
+  const c = r.consistency
+  const verdict =
+    c && c.consistent === c.searches
+      ? 'every search returned every entry exactly once'
+      : '**searches were inconsistent**'
+  return [
+    `Writes while paging: ${cell(leakWritesNote(r))}.`,
+    md(writes),
+    `Paging consistency: ${verdict}.`,
+    md(consistency),
+  ]
+}
+
 function leak(r: PageLeakCheckResult): string[] {
   return [
     `Verdict: **${r.verdict}** (${r.mode} ${cell(r.target)}, page size ${r.pageSize}, threshold ${bytes(r.leakThresholdBytesPerIteration)}/iteration)${r.interrupted ? ' **(interrupted)**' : ''}`,
@@ -134,6 +155,7 @@ function leak(r: PageLeakCheckResult): string[] {
     ),
     md(leakSubjectsTable(r, '-')),
     md(leakLatencyTable(r)),
+    ...leakWritesMd(r),
     ...(Object.keys(r.errors ?? {}).length
       ? [
           mdTable(

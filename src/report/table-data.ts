@@ -230,6 +230,79 @@ export function leakLatencyTable(r: PageLeakCheckResult): TableData {
   }
 }
 
+const errorsCell = (errors: Record<string, number>) =>
+  Object.entries(errors)
+    .map(([k, v]) => `${k}: ${groupDigits(v)}`)
+    .join(', ') || 'none'
+
+/**
+ * The directory writes of a leak check with --writers: one row per phase (writes alone before paging, then
+ * during it) with counts, errors by cause, achieved rate and latency. undefined without writes.
+ */
+export function leakWritesTable(r: PageLeakCheckResult, missing: string): TableData | undefined {
+  const w = r.writes
+  if (!w) return undefined
+  const row = (name: string, p: NonNullable<PageLeakCheckResult['writes']>['baseline']) => [
+    name,
+    count(p.writes, missing),
+    count(p.ok, missing),
+    errorsCell(p.errors),
+    p.achievedRatePerSec.toFixed(1),
+    fmtMs(p.latencyMs.p50),
+    fmtMs(p.latencyMs.p90),
+    fmtMs(p.latencyMs.p99),
+    fmtMs(p.latencyMs.max),
+    p.eventLoopDelayMs ? fmtMs(p.eventLoopDelayMs.p99) : missing,
+  ]
+  return {
+    head: [
+      'writes',
+      'started',
+      'ok',
+      'errors',
+      'writes/s',
+      'p50',
+      'p90',
+      'p99',
+      'max',
+      'writer loop delay p99',
+    ],
+    rows: [row('baseline (alone)', w.baseline), row('during paging', w.during)],
+    numeric: [1, 2, 4, 5, 6, 7, 8, 9],
+  }
+}
+
+/** Paging consistency of a leak check with --writers: measured searches against the expected set. */
+export function leakConsistencyTable(r: PageLeakCheckResult, missing: string): TableData | undefined {
+  const c = r.consistency
+  if (!c) return undefined
+  return {
+    head: ['searches checked', 'consistent', 'missing', 'duplicates', 'unexpected', 'expected entries'],
+    rows: [
+      [
+        count(c.searches, missing),
+        count(c.consistent, missing),
+        count(c.missing, missing),
+        count(c.duplicates, missing),
+        count(c.unexpected, missing),
+        count(c.expectedEntries, missing),
+      ],
+    ],
+    numeric: [0, 1, 2, 3, 4, 5],
+  }
+}
+
+/** One line on the writes: who wrote what, and how the directory was left. */
+export function leakWritesNote(r: PageLeakCheckResult): string | undefined {
+  const w = r.writes
+  if (!w) return undefined
+  return (
+    `${w.writers} writers, ${w.ratePerSec} writes/s scheduled (latency from each write's intended time), ` +
+    `replacing ${w.attribute} as ${w.bindDn ?? 'anonymous'}; ${groupDigits(w.entriesWritten)} entries written, ` +
+    `${groupDigits(w.restored)} restored${w.restoreErrors ? `, ${groupDigits(w.restoreErrors)} NOT restored` : ''}`
+  )
+}
+
 /** The one-row summary of a tokens issue run; `file` is the pool file as the renderer shows it. */
 export function tokensIssueTable(r: TokensIssueResult, missing: string, file: string): TableData {
   return {

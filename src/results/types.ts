@@ -205,9 +205,84 @@ export interface LeakSubject {
   note?: string
 }
 
-/** `idtool ldap page-leak-check` result (kind "ldap.page-leak-check"). */
+/** Percentiles of a latency distribution, ms. */
+export interface LatencyPercentilesMs {
+  p50: number
+  p90: number
+  p99: number
+  max: number
+}
+
+/** One phase of the directory writes of a page-leak-check with --writers (version 2). */
+export interface LeakWritePhase {
+  /** writes started (on the open-model schedule) */
+  writes: number
+  /** writes the server accepted */
+  ok: number
+  /** failed writes by cause: LDAP result name and code, e.g. "busy (51)", or "timeout", "connection" */
+  errors: Record<string, number>
+  durationMs: number
+  /** accepted writes per second over the phase */
+  achievedRatePerSec: number
+  /** from each write's intended time on the schedule to its answer (open model) */
+  latencyMs: LatencyPercentilesMs
+  /**
+   * how late the writers' event loop ran during the phase (sampled every 10 ms): a large value means part of
+   * the latency was spent in idtool, not in the server (the writers have a thread of their own in the CLI)
+   */
+  eventLoopDelayMs?: { p50: number; p99: number; max: number }
+  /** the latency histogram, HdrHistogram base64 (µs) */
+  histogram?: string
+}
+
+/** The directory writes of a page-leak-check with --writers (version 2). */
+export interface LeakWrites {
+  writers: number
+  /** the schedule's rate, writes per second across all writers */
+  ratePerSec: number
+  /** the attribute written (replaced) on the users being paged */
+  attribute: 'description'
+  /** who wrote */
+  bindDn: string | null
+  /** planned length of the baseline phase (writes alone, before the measured searches), ms */
+  baselinePlannedMs: number
+  /** writes alone, before paging */
+  baseline: LeakWritePhase
+  /** writes while the measured searches ran */
+  during: LeakWritePhase
+  /** distinct entries written */
+  entriesWritten: number
+  /** entries whose attribute was put back as it was before the run (removed where there was none) */
+  restored: number
+  /** entries whose restore failed (their attribute keeps the last value written) */
+  restoreErrors: number
+}
+
+/**
+ * Paging consistency of a page-leak-check with --writers (version 2): every measured search compared with
+ * the DNs of a plain (non-paged) search taken before the run.
+ */
+export interface LeakConsistency {
+  /** entries of the plain search taken before the run */
+  expectedEntries: number
+  /** searches compared (every completed measured search) */
+  searches: number
+  /** searches that returned every expected DN exactly once and nothing else */
+  consistent: number
+  /** expected DNs a search did not return, summed over the searches */
+  missing: number
+  /** DNs returned more than once within a search, summed */
+  duplicates: number
+  /** DNs returned that the plain search did not have, summed */
+  unexpected: number
+}
+
+/**
+ * `idtool ldap page-leak-check` result (kind "ldap.page-leak-check"). Version 2 added `writes` and
+ * `consistency` (present with --writers).
+ */
 export interface PageLeakCheckResult {
-  version: 1
+  version: 2
   kind: 'ldap.page-leak-check'
   mode: 'direct' | 'keystone'
   target: string
@@ -226,6 +301,10 @@ export interface PageLeakCheckResult {
   }
   histograms?: { page: string; search: string }
   errors: Record<string, number>
+  /** the directory writes during paging (--writers; version 2) */
+  writes?: LeakWrites
+  /** whether every search returned every entry exactly once (--writers; version 2) */
+  consistency?: LeakConsistency
   interrupted: boolean
 }
 

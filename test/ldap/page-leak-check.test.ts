@@ -7,7 +7,9 @@ import {
   type LeakCheckOptions,
   type LeakTarget,
   runPageLeakCheck,
+  type WriteLoad,
 } from '../../src/ldap/page-leak-check.js'
+import { compareWithExpected } from '../../src/ldap/paged-search.js'
 import { decodeHistogram } from '../../src/metrics/histogram.js'
 
 /** An in-process target: `step(n)` runs the n-th iteration (0 is the probe) and may throw or leak. */
@@ -58,7 +60,7 @@ describe('runPageLeakCheck', () => {
     const { result, sampleEvery } = await runPageLeakCheck(base(target, { warmup: 3 }))
     expect(stats.iterations).toBe(1 + 3 + 20) // probe + warm-up + measured
     expect(result).toMatchObject({
-      version: 1,
+      version: 2,
       kind: 'ldap.page-leak-check',
       mode: 'direct',
       searches: 20,
@@ -207,5 +209,111 @@ describe('runPageLeakCheck', () => {
     expect(anon.series!.at(-1)![0]).toBeLessThanOrEqual(20)
     const rss = result.subjects.find((s) => s.pid === child.pid && s.metric === 'VmRSS')!
     expect(rss.note).toMatch(/informational/)
+  })
+})
+
+/** A WriteLoad that logs when the engine calls it. */
+function fakeWrites(log: string[]): WriteLoad {
+  const phase = (writes: number) => ({
+    writes,
+    ok: writes,
+    errors: {},
+    durationMs: 100,
+    achievedRatePerSec: writes * 10,
+    latencyMs: { p50: 1, p90: 2, p99: 3, max: 4 },
+  })
+  return {
+    baselineMs: 100,
+    async baseline(_signal, onWrite) {
+      log.push('baseline')
+      onWrite?.(1, 10)
+    },
+    startDuring: () => log.push('startDuring'),
+    async stopDuring() {
+      log.push('stopDuring')
+    },
+    async finish() {
+      log.push('finish')
+    },
+    result: () => ({
+      writers: 2,
+      ratePerSec: 10,
+      attribute: 'description',
+      bindDn: null,
+      baselinePlannedMs: 100,
+      baseline: phase(10),
+      during: phase(20),
+      entriesWritten: 30,
+      restored: 30,
+      restoreErrors: 0,
+    }),
+  }
+}
+
+describe('runPageLeakCheck with writes and an expected set', () => {
+  it('writes alone after the warm-up, then during the measured searches only, and counts consistency per search', async () => {
+    const log: string[] = []
+    const { target } = fakeTarget((n) => {
+      log.push(`search ${n}`)
+      if (n === 1) return { missing: 10, entries: 0 } // a warm-up search: an error, not in the consistency
+      if (n === 5) return { missing: 2, unexpected: 0, entries: 8 }
+      if (n === 7) return { missing: 1, duplicates: 1, unexpected: 0 }
+      if (n === 9) return { missing: 0, unexpected: 1, entries: 11 }
+      return { missing: 0, unexpected: 0 }
+    })
+    target.expectedEntries = 10
+    const phases: string[] = []
+    const { result } = await runPageLeakCheck(
+      base(target, { warmup: 2, writes: fakeWrites(log), onProgress: (p) => phases.push(p.phase) }),
+    )
+    expect(log.slice(0, 6)).toEqual([
+      'search 0',
+      'search 1',
+      'search 2',
+      'baseline',
+      'startDuring',
+      'search 3',
+    ])
+    expect(log.slice(-3)).toEqual(['search 22', 'stopDuring', 'finish'])
+    expect(phases).toContain('write-baseline')
+    expect(result.version).toBe(2)
+    expect(result.consistency).toEqual({
+      expectedEntries: 10,
+      searches: 20,
+      consistent: 17,
+      missing: 3,
+      duplicates: 1,
+      unexpected: 1,
+    })
+    expect(result.errors).toEqual({ 'missing-dn': 2, 'duplicate-dn': 1, 'unexpected-dn': 1 })
+    expect(result.searches).toBe(17)
+    expect(result.writes?.during.writes).toBe(20)
+  })
+
+  it('lets the writes finish (restore) when the probe fails', async () => {
+    const log: string[] = []
+    const { target } = fakeTarget(() => {
+      throw new IterationError('auth', 'LDAP bind rejected', { exitCode: 2 })
+    })
+    await expect(runPageLeakCheck(base(target, { writes: fakeWrites(log) }))).rejects.toThrow(
+      'LDAP bind rejected',
+    )
+    expect(log).toEqual(['finish'])
+  })
+
+  it('has no writes and no consistency without them', async () => {
+    const { target } = fakeTarget()
+    const { result } = await runPageLeakCheck(base(target))
+    expect(result.writes).toBeUndefined()
+    expect(result.consistency).toBeUndefined()
+  })
+})
+
+describe('compareWithExpected', () => {
+  it('counts the expected DNs not seen and the seen ones not expected', () => {
+    const expected = new Set(['a', 'b', 'c'])
+    expect(compareWithExpected(new Set(['a', 'b', 'c']), expected)).toEqual({ missing: 0, unexpected: 0 })
+    expect(compareWithExpected(new Set(['a', 'x']), expected)).toEqual({ missing: 2, unexpected: 1 })
+    expect(compareWithExpected(new Set(), expected)).toEqual({ missing: 3, unexpected: 0 })
   })
 })

@@ -7,10 +7,13 @@ import { LDAP_URL } from '../../lab/slapd.js'
 import {
   LEAK_CHECK_DEFAULTS,
   leakCheckOutcome,
+  MAX_WRITERS,
   type PageLeakCheckOptions,
   pageLeakCheck,
+  parseWriteRate,
 } from '../../ldap/leak-check.js'
 import type { SearchScope } from '../../ldap/paged-search.js'
+import { WRITE_DEFAULTS } from '../../ldap/writers.js'
 import { decodeHistogram, toHgrm } from '../../metrics/histogram.js'
 import { renderLeakTable } from '../../report/leak.js'
 import type { PageLeakCheckResult } from '../../results/types.js'
@@ -46,6 +49,8 @@ Method. One probe search runs first (bind, base, filter and size limits must wor
 
 Faults: a wrong password, an unreachable server, a missing base DN or a size limit (slapd's default sizelimit 500 stops even paged searches at 500 entries for ordinary bind DNs) stop the run before measuring (exit 2). During the run, failures are counted in "errors" by kind, the connection is reopened, and the run stops after 10 failures in a row (exit 1). A --pid that exits mid-run is judged on its samples before.
 
+Writes while paging (--writers N, direct only): N connections replace the description attribute of the entries being paged, in turn, together --write-rate R writes a second (default ${WRITE_DEFAULTS.ratePerSec}) on one fixed schedule (open model: write i is due at start + i/R whatever the answers do, and its latency runs from that time to the answer). First a plain (non-paged) search takes the expected set of DNs and the descriptions; one probe write must work (on the lab the writers bind as the lab's root DN, whose password is in the lab's secrets directory; elsewhere the searches' bind, or --write-bind-dn with --write-password-file). Then, after the warm-up, a baseline of writes alone for --write-baseline (default ${WRITE_DEFAULTS.baselineMs / 1000}s), then writes during the measured searches. Reported per phase: writes, accepted, errors by LDAP result, achieved rate, latency p50/p90/p99/max, and how late the writers' event loop ran (the writers run in a thread of their own, so that parsing search pages does not delay them; a large figure means part of the latency was spent in idtool); and paging consistency: every measured search compared with the expected set (missing, duplicate and unexpected DNs; a search that is off also counts as an error: missing-dn, duplicate-dn, unexpected-dn). Afterwards every entry written gets its description back as it was before the run (removed where it had none), also after Ctrl-C.
+
 --hgrm FILE writes FILE-page.hgrm and FILE-search.hgrm (HdrHistogram percentile distributions, ms).`
 
   static override examples = [
@@ -59,6 +64,11 @@ Faults: a wrong password, an unreachable server, a missing base DN or a size lim
       description: 'Through Keystone, watching two uwsgi workers',
       command:
         '<%= config.bin %> <%= command.id %> --keystone --domain ldapdom --pid 2345 --pid 2346 --duration 2m',
+    },
+    {
+      description: 'Write the lab directory while paging it: 2 writers, 100 writes/s in all',
+      command:
+        '<%= config.bin %> <%= command.id %> --page-size 5 --iterations 50 --writers 2 --write-rate 100 --write-baseline 5s',
     },
     {
       description: 'Keep the result and both latency histograms',
@@ -151,6 +161,26 @@ Faults: a wrong password, an unreachable server, a missing base DN or a size lim
       default: 60_000,
       defaultHelp: async () => '60s',
     }),
+    writers: Flags.integer({
+      description: `connections writing the directory while paging (0 to ${MAX_WRITERS}; default 0: no writes)`,
+      helpGroup: 'WRITES',
+    }),
+    'write-rate': Flags.string({
+      description: `writes per second across all writers (default ${WRITE_DEFAULTS.ratePerSec}), e.g. 100 or 12.5`,
+      helpGroup: 'WRITES',
+    }),
+    'write-baseline': durationFlag({
+      description: `writes alone before the measured searches, e.g. 5s (default ${WRITE_DEFAULTS.baselineMs / 1000}s; at least 1s)`,
+      helpGroup: 'WRITES',
+    }),
+    'write-bind-dn': Flags.string({
+      description: "DN the writers bind as (default: the lab's root DN on the lab, else --bind-dn)",
+      helpGroup: 'WRITES',
+    }),
+    'write-password-file': Flags.string({
+      description: 'file holding the password of --write-bind-dn; never a flag value',
+      helpGroup: 'WRITES',
+    }),
     out: Flags.string({ description: 'also save the JSON result to this file' }),
     hgrm: Flags.string({
       description: 'write FILE-page.hgrm and FILE-search.hgrm (percentile distributions)',
@@ -229,6 +259,11 @@ function leakCheckOptions(flags: LeakFlags): PageLeakCheckOptions {
     leakThreshold: flags['leak-threshold'],
     pids: flags.pid ?? [],
     timeoutMs: flags.timeout,
+    writers: flags.writers,
+    writeRate: flags['write-rate'] === undefined ? undefined : parseWriteRate(flags['write-rate']),
+    writeBaselineMs: flags['write-baseline'],
+    writeBindDn: flags['write-bind-dn'],
+    writePasswordFile: flags['write-password-file'],
   }
 }
 

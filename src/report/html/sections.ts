@@ -18,8 +18,11 @@ import {
   backendsTable,
   benchLatencyRows,
   gateChecksTable,
+  leakConsistencyTable,
   leakLatencyTable,
   leakSubjectsTable,
+  leakWritesNote,
+  leakWritesTable,
   percentileCells,
   revokeBulkTable,
   revokeFailuresTable,
@@ -393,6 +396,12 @@ function leakSection(r: PageLeakCheckResult, chartId: ChartIds): string {
     ),
     tbl(leakLatencyTable(r)),
   ]
+  const writes = leakWritesTable(r, '–')
+  const consistency = leakConsistencyTable(r, '–')
+  if (writes && consistency) {
+    parts.push(`<p class="meta">Writes while paging: ${escapeHtml(leakWritesNote(r) ?? '')}</p>`, tbl(writes))
+    parts.push(tbl(consistency))
+  }
   if (r.histograms?.page && r.histograms.search) {
     parts.push(
       figure(

@@ -95,6 +95,40 @@ describe('idtool ldap page-leak-check: bad input', () => {
     expect(body.error.exitCode).toBe(2)
   })
 
+  it('refuses bad --writers, --write-rate and --write-baseline values, each in one line with a hint (exit 2)', async () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ '--writers': '65' }, /--writers 65: expected a whole number from 0 to 64/],
+      [{ '--writers': '-1' }, /--writers -1: expected a whole number from 0 to 64/],
+      [{ '--writers': '2', '--write-rate': 'fast' }, /--write-rate fast: expected writes per second/],
+      [{ '--writers': '2', '--write-rate': '0' }, /--write-rate 0: expected writes per second above 0/],
+      [{ '--writers': '2', '--write-rate': '20000' }, /--write-rate 20000: .*at most 10000/],
+      [{ '--write-rate': '10' }, /--write-rate needs --writers N/],
+      [{ '--write-rate': '10', '--write-baseline': '2s' }, /--write-rate, --write-baseline need --writers N/],
+      [{ '--writers': '1', '--write-baseline': '500ms' }, /--write-baseline must be at least 1s/],
+      [{ '--writers': '1', '--write-bind-dn': 'cn=w,dc=x' }, /no password for --write-bind-dn cn=w,dc=x/],
+      [{ '--writers': '1', '--write-password-file': pwFile }, /--write-password-file needs --write-bind-dn/],
+    ]
+    for (const [flags, message] of cases) {
+      const r = await runCli(direct(flags))
+      const what = `${Object.entries(flags).flat().join(' ')}\n${r.stderr}`
+      expect(r.code, what).toBe(2)
+      expect(r.stderr, what).toMatch(message)
+      expect(r.stderr, what).toMatch(/Hint: /)
+      expect(r.stderr, what).not.toMatch(/cannot reach/) // refused before any connection
+    }
+    const ks = await runCli([...cmd, '--keystone', '--writers', '1'])
+    expect(ks.code).toBe(2)
+    expect(ks.stderr).toMatch(/--writers applies to direct LDAP searches, not to --keystone/)
+  }, 180_000)
+
+  it('documents the writes in --help', async () => {
+    const r = await runCli([...cmd, '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/WRITES FLAGS/)
+    expect(r.stdout).toMatch(/--write-rate=<value>\s+writes per second across all writers \(default\s+50\)/)
+    expect(r.stdout).toMatch(/its\s+description\s+back\s+as\s+it\s+was\s+before\s+the\s+run/)
+  })
+
   it('documents the method and the exit codes in --help', async () => {
     const r = await runCli([...cmd, '--help'])
     expect(r.code).toBe(0)
