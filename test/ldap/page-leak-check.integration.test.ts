@@ -256,7 +256,11 @@ describe('idtool ldap page-leak-check on the lab', () => {
       const res = parseJson<PageLeakCheckResult>(r)
       expect(res.errors.reset, JSON.stringify(res.errors)).toBeGreaterThanOrEqual(1)
       expect(res.errors['pid-exited']).toBe(1)
-      expect(res.searches + (res.errors.reset ?? 0)).toBe(120)
+      // every measured iteration is a search or a reset; a drop that lands in the warm-up (a slow start on a
+      // loaded machine: the drops are timed from the spawn) adds its reset without a measured iteration
+      const accounted = res.searches + (res.errors.reset ?? 0)
+      expect(accounted).toBeGreaterThanOrEqual(120)
+      expect(accounted).toBeLessThanOrEqual(122)
       expect(r.stderr).toMatch(/was closed.*counted as reset; the run continues/)
       expect(r.stderr).toMatch(new RegExp(`process ${victim.pid} has exited`))
       const gone = subject(res, victim.pid!, 'RssAnon')
