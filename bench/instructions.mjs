@@ -6,10 +6,11 @@
 // the difference is divided by the difference in requests, which removes start-up and tear-down.
 //
 //   npm run build && flock /tmp/idtool-lab.lock node bench/instructions.mjs [--url http://127.0.0.1:8080/]
-//       [--connections 20] [--small 2000] [--large 6000] [--wrk-seconds 2,6] [--keep /tmp/dir]
+//       [--connections 20] [--small 2000] [--large 6000] [--warm 3000] [--wrk-seconds 2,6] [--keep /tmp/dir]
 //
 // idtool and autocannon run a fixed request count (--small, --large); wrk runs a fixed duration only, so its
-// requests are counted from its output. --only idtool,wrk,autocannon picks tools; IDTOOL_DIST=/path/dist measures
+// requests are counted from its output. idtool first runs --warm requests unmeasured in the same process (without
+// it the difference is mostly V8 tiering up: 15k to 55k instructions a request from run to run). --only idtool,wrk,autocannon picks tools; IDTOOL_DIST=/path/dist measures
 // another build of idtool (a before/after). --keep leaves the callgrind files there (callgrind_annotate them).
 // Every tool sends the same two token headers. Slow: callgrind runs ~50x slower than the real thing.
 
@@ -29,35 +30,40 @@ const CALLER = 'gAAAAA'.padEnd(183, 'c')
 const SUBJECT = 'gAAAAA'.padEnd(183, 's')
 
 // child mode: one idtool run of a fixed request count in this thread, its request counts as JSON on stdout
-async function child(requests, url, connections) {
+async function child(requests, url, connections, warm) {
   const tokens = Array.from({ length: 100 }, (_, i) => ({
     token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
   }))
   // IDTOOL_DIST: another build to measure (e.g. the main tree's dist/, for a before/after)
   const dist = process.env.IDTOOL_DIST ?? fileURLToPath(new URL('../dist', import.meta.url))
   const { runValidateBench } = await import(join(dist, 'bench/validate.js'))
-  const r = await runValidateBench({
-    url,
-    callerToken: CALLER,
-    tokens,
-    method: 'GET',
-    nocatalog: false,
-    keepalive: true,
-    timeoutMs: 60_000,
-    warmupMs: 0,
-    backendHeader: 'x-backend',
-    connections,
-    model: 'closed',
-    concurrency: connections,
-    rate: null,
-    requests,
-  })
+  const run = (n) =>
+    runValidateBench({
+      url,
+      callerToken: CALLER,
+      tokens,
+      method: 'GET',
+      nocatalog: false,
+      keepalive: true,
+      timeoutMs: 60_000,
+      warmupMs: 0,
+      backendHeader: 'x-backend',
+      connections,
+      model: 'closed',
+      concurrency: connections,
+      rate: null,
+      requests: n,
+    })
+  // a first run warms the JIT (V8 tiers code up by call counts): the two measured sizes then start from the
+  // same optimised state, and their difference holds no tier-up or compilation
+  if (warm > 0) await run(warm)
+  const r = await run(requests)
   return { requests: r.requests.total, errors: r.requests.total - r.requests.ok }
 }
 
 if (process.argv[2] === '--child') {
-  const [, , , n, url, c] = process.argv
-  process.stdout.write(`${JSON.stringify(await child(Number(n), url, Number(c)))}\n`)
+  const [, , , n, url, c, w] = process.argv
+  process.stdout.write(`${JSON.stringify(await child(Number(n), url, Number(c), Number(w ?? 0)))}\n`)
   process.exit(0)
 }
 
@@ -65,6 +71,7 @@ const URL_ = arg('url', 'http://127.0.0.1:8080/')
 const C = Number(arg('connections', '20'))
 const SIZES = [Number(arg('small', '2000')), Number(arg('large', '6000'))]
 const WRK_SECONDS = arg('wrk-seconds', '2,6').split(',').map(Number)
+const WARM = Number(arg('warm', '3000'))
 const DIR = arg('keep', undefined) ?? mkdtempSync(join(tmpdir(), 'idtool-instr-'))
 const H = [`x-auth-token: ${CALLER}`, `x-subject-token: ${SUBJECT}`]
 
@@ -85,7 +92,14 @@ async function callgrind(name, cmd, args) {
 
 const tools = {
   idtool: async (n) => {
-    const r = await callgrind('idtool', process.execPath, [SELF, '--child', String(n), URL_, String(C)])
+    const r = await callgrind('idtool', process.execPath, [
+      SELF,
+      '--child',
+      String(n),
+      URL_,
+      String(C),
+      String(WARM),
+    ])
     const j = JSON.parse(r.out)
     return { ...r, requests: j.requests, errors: j.errors }
   },
