@@ -19,7 +19,7 @@ const READ_BUFFER = Buffer.alloc(64 * 1024)
 /**
  * One lane of the load engine over the lean HTTP/1.1 core (h1.ts), http or https: one
  * socket, one request at a time, the request bytes built once per distinct dispatch options object (the
- * engine reuses one per token), the response read for its status (the engine looks up the backend header
+ * engine reuses one per token; the lanes of a set share these bytes), the response read for its status (the engine looks up the backend header
  * in the raw head). A closed connection (server keep-alive timeout, `reset` = `Connection: close`, an
  * error) is replaced by a new one on the next request. Per-request deadline, checked by one sweep timer
  * per lane.
@@ -34,7 +34,6 @@ const READ_BUFFER = Buffer.alloc(64 * 1024)
 export class H1Lane implements Lane, H1Owner, H1Exchange {
   private conn: H1Connection | undefined
   private handler: LaneHandler | undefined
-  private readonly payloads = new WeakMap<object, Buffer>()
   private readonly host: string
   private readonly port: number
   private readonly hostHeader: string
@@ -50,6 +49,11 @@ export class H1Lane implements Lane, H1Owner, H1Exchange {
     private readonly timeoutMs: number,
     /** https: the TLS side shared by the lanes of a run (default: one of its own, verifying with the system CAs) */
     tls?: H1Tls,
+    /**
+     * the request bytes of each dispatch options object: share one among the lanes of one origin, so
+     * each request is built once per run instead of once per lane (default: one of its own)
+     */
+    private readonly payloads: WeakMap<object, Buffer> = new WeakMap(),
   ) {
     const u = new URL(origin)
     if (u.protocol !== 'http:' && u.protocol !== 'https:')

@@ -60,13 +60,24 @@ export function nameIs(buf: Buffer, from: number, len: number, name: Uint8Array)
 
 const malformed = (what: string) => transportError('UND_ERR_SOCKET', `malformed HTTP response: ${what}`)
 
-/** Calls `each(nameStart, nameLength, valueStart, valueEnd)` for every header line of a head ending at `end`. */
-function eachHeader(
-  buf: Buffer,
-  end: number,
-  each: (at: number, n: number, vs: number, ve: number) => boolean | undefined,
-): void {
-  let at = buf.indexOf(LF) + 1
+/** Where the header line found by `nextHeader` lies: its name and its value without surrounding blanks. */
+interface HeaderLine {
+  at: number
+  n: number
+  vs: number
+  ve: number
+}
+
+/** One scratch line for the scans below (JavaScript runs one at a time; no closure or object per call). */
+const LINE: HeaderLine = { at: 0, n: 0, vs: 0, ve: 0 }
+
+/**
+ * Finds the next header line of a head ending at `end`, from `from` (a line start; the first line after the
+ * status line: `buf.indexOf(LF) + 1`): fills `LINE` and returns where the line after it starts, or -1 when
+ * no header line is left. Lines without a colon or with an empty name are skipped.
+ */
+function nextHeader(buf: Buffer, from: number, end: number): number {
+  let at = from
   while (at > 0 && at < end + 2) {
     let eol = buf.indexOf(CR, at)
     if (eol < 0 || eol > end) eol = end
@@ -77,21 +88,23 @@ function eachHeader(
       while (vs < eol && (buf[vs] === 32 || buf[vs] === 9)) vs++
       let ve = eol
       while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--
-      if (each(at, colon - at, vs, ve) === false) return
+      LINE.at = at
+      LINE.n = colon - at
+      LINE.vs = vs
+      LINE.ve = ve
+      return eol + 2
     }
     at = eol + 2
   }
+  return -1
 }
 
 /** The value of header `name` (lower-case bytes; first occurrence) in a head ending at `end`, if present. */
 export function findHeader(buf: Buffer, end: number, name: Uint8Array): string | undefined {
-  let value: string | undefined
-  eachHeader(buf, end, (at, n, vs, ve) => {
-    if (!nameIs(buf, at, n, name)) return true
-    value = buf.toString('latin1', vs, ve)
-    return false
-  })
-  return value
+  for (let at = nextHeader(buf, buf.indexOf(LF) + 1, end); at >= 0; at = nextHeader(buf, at, end)) {
+    if (nameIs(buf, LINE.at, LINE.n, name)) return buf.toString('latin1', LINE.vs, LINE.ve)
+  }
+  return undefined
 }
 
 /**
@@ -135,7 +148,8 @@ export function parseResponseHead(buf: Buffer, end: number, method: string): Res
   let chunked = false
   let close = false
   let keepAliveToken = false
-  eachHeader(buf, end, (at, n, vs, ve) => {
+  for (let next = nextHeader(buf, buf.indexOf(LF) + 1, end); next >= 0; next = nextHeader(buf, next, end)) {
+    const { at, n, vs, ve } = LINE
     if (n === 14 && length < 0 && nameIs(buf, at, n, CONTENT_LENGTH)) {
       length = 0
       if (ve === vs) throw malformed('Content-Length')
@@ -152,8 +166,7 @@ export function parseResponseHead(buf: Buffer, end: number, method: string): Res
       close ||= v.includes('close')
       keepAliveToken ||= v.includes('keep-alive')
     }
-    return true
-  })
+  }
   let keepAlive = minor === 1 ? !close : keepAliveToken && !close
   let framing: ResponseHead['framing']
   if (method === 'HEAD' || status === 204 || status === 304 || status < 200) {

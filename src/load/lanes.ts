@@ -124,9 +124,11 @@ export function createLanes(origin: string, opts: LaneOptions): Lanes {
     lean && u.protocol === 'https:'
       ? h1Tls(u.hostname.replace(/^\[|\]$/g, ''), opts.tls, opts.tlsResume !== false)
       : undefined
+  // one origin, one Host header: the lanes share the bytes of each request
+  const payloads = new WeakMap<object, Buffer>()
   for (let i = 0; i < opts.connections; i++) {
     if (lean) {
-      clients.push(new H1Lane(origin, opts.timeoutMs, tls))
+      clients.push(new H1Lane(origin, opts.timeoutMs, tls, payloads))
       continue
     }
     clients.push(
