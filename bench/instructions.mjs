@@ -18,22 +18,14 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { has, runChecked } from './lib.mjs'
+import { arg, CALLER, has, runChecked, SUBJECT, subjectTokens } from './lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : dflt
-}
-const CALLER = 'gAAAAA'.padEnd(183, 'c')
-const SUBJECT = 'gAAAAA'.padEnd(183, 's')
 
 // child mode: one idtool run of a fixed request count in this thread, its request counts as JSON on stdout
 async function child(requests, url, connections, warm) {
-  const tokens = Array.from({ length: 100 }, (_, i) => ({
-    token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
-  }))
+  const tokens = subjectTokens()
   // IDTOOL_DIST: another build to measure (e.g. the main tree's dist/, for a before/after)
   const dist = process.env.IDTOOL_DIST ?? fileURLToPath(new URL('../dist', import.meta.url))
   const { runValidateBench } = await import(join(dist, 'bench/validate.js'))

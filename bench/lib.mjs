@@ -3,6 +3,23 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 
+/** The value after `--name` on the command line, else `dflt`. */
+export function arg(name, dflt) {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? process.argv[i + 1] : dflt
+}
+
+/** Token-sized header values (a Fernet token is ~180 characters), the same for every tool. */
+export const CALLER = 'gAAAAA'.padEnd(183, 'c')
+export const SUBJECT = 'gAAAAA'.padEnd(183, 's')
+
+/** `n` distinct subject tokens of SUBJECT's size, as the engine's token list. */
+export function subjectTokens(n = 100) {
+  return Array.from({ length: n }, (_, i) => ({
+    token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
+  }))
+}
+
 /** Whether a command is on the PATH (or an executable path). */
 export const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
 

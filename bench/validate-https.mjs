@@ -29,19 +29,11 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { has, runChecked, runTimed, TASKSET } from './lib.mjs'
+import { arg, CALLER, has, runChecked, runTimed, SUBJECT, subjectTokens, TASKSET } from './lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-function arg(name, dflt) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : dflt
-}
-
-// token-sized header values (a Fernet token is ~180 characters), the same for every tool
-const CALLER = 'gAAAAA'.padEnd(183, 'c')
-const SUBJECT = 'gAAAAA'.padEnd(183, 's')
 // seconds of unmeasured full-speed warm-up of the Node tools before each measured run (JIT), over the
 // measured run's connections and keep-alive setting; wrk and ab are compiled ahead of time
 const WARM_S = 1
@@ -54,9 +46,7 @@ async function child(o) {
   const ca = readFileSync(o.caFile, 'utf8')
   if (o.tool === 'idtool') {
     const { runValidateBench } = await import('../dist/bench/validate.js')
-    const tokens = Array.from({ length: 100 }, (_, i) => ({
-      token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
-    }))
+    const tokens = subjectTokens()
     const deps = { tls: { ca }, tlsResume: o.resume !== false }
     const base = {
       url: o.url,

@@ -24,7 +24,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { has, runChecked, runTimed, TASKSET } from './lib.mjs'
+import { arg, CALLER, has, runChecked, runTimed, SUBJECT, subjectTokens, TASKSET } from './lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 // a previous build's dist/ directory to measure side by side (--before DIR or IDTOOL_BENCH_BEFORE)
@@ -35,19 +35,11 @@ const BEFORE_DIST = (() => {
 if (BEFORE_DIST) process.env.IDTOOL_BENCH_BEFORE = BEFORE_DIST
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-function arg(name, dflt) {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : dflt
-}
-
-// token-sized header values (a Fernet token is ~180 characters), the same for every tool
-const CALLER = 'gAAAAA'.padEnd(183, 'c')
 // seconds of unmeasured warm-up of the Node tools before each measured run: at full speed over 20
 // connections, so the JIT has optimised the hot paths (at a moderate rate one second is only ~1,000 calls,
 // and code still in V8's interpreter would be measured); wrk and ab are compiled ahead of time
 const WARM_S = 1
 const WARM_CONNECTIONS = 20
-const SUBJECT = 'gAAAAA'.padEnd(183, 's')
 
 // ---------------------------------------------------------------------------------------------------
 // child mode: one generator run in this process, result as JSON on stdout
@@ -72,9 +64,7 @@ async function child(childKind, url, connections, seconds, rate, million) {
           ).href
         )
       : import('../dist/bench/validate.js')
-  const tokens = Array.from({ length: 100 }, (_, i) => ({
-    token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
-  }))
+  const tokens = subjectTokens()
   const base = {
     url,
     callerToken: CALLER,

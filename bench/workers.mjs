@@ -13,22 +13,14 @@
 
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { has, runChecked } from './lib.mjs'
+import { arg, CALLER, has, runChecked, SUBJECT, subjectTokens } from './lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? process.argv[i + 1] : dflt
-}
-const CALLER = 'gAAAAA'.padEnd(183, 'c')
-const SUBJECT = 'gAAAAA'.padEnd(183, 's')
 
 // child mode: one idtool run in this process, its result as JSON on stdout
 async function child(workers, url, connections, seconds) {
-  const tokens = Array.from({ length: 100 }, (_, i) => ({
-    token: `${SUBJECT.slice(0, 170)}${String(i).padStart(13, '0')}`,
-  }))
+  const tokens = subjectTokens()
   const o = {
     url,
     callerToken: CALLER,
